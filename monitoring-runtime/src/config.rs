@@ -1,0 +1,430 @@
+//! Configuration: the `monitoring` section of a service's TOML or JSON config file.
+//!
+//! ```toml
+//! [monitoring]
+//! send_data_for_monitoring = true   # default true; false makes recording a no-op
+//! storage_type = "influx"           # "influx" | "stdout" | "file"; default "influx" when
+//!                                   # an [monitoring.influx] table is present, else "stdout"
+//! flushing_period = 1               # seconds, default 1
+//!
+//! [monitoring.influx]
+//! version = 2                       # 2 (/api/v2/write) or 1 (/write); default 2
+//! host = "127.0.0.1"
+//! port = 8086
+//! organization = "luna"
+//! bucket = "luna_monitoring"
+//! token = "..."                     # or MONITORING_INFLUX_TOKEN
+//! ```
+//!
+//! Every key and its default is listed on [`Config`] and [`InfluxConfig`]. Unknown keys
+//! are errors, and every error names the key (`monitoring.influx.port`).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// A secret (token or password): never printed by `Debug` or `Display`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Secret(secret.into())
+    }
+
+    /// The secret itself; only the sinks need it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True when no secret is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+/// Where points go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageType {
+    /// InfluxDB, API version from `influx.version`.
+    Influx,
+    /// Line protocol on standard output (the embedded default).
+    Stdout,
+    /// Line protocol appended to the file named by `file`.
+    File,
+}
+
+/// The `monitoring` section. All durations are seconds (floats allowed).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct Config {
+    /// Record and send points at all. Default `true`; `false` makes every
+    /// instrumented call a near-free no-op.
+    pub send_data_for_monitoring: bool,
+    /// Where to send points; default `influx` when an `influx` table is given, else `stdout`.
+    pub storage_type: Option<StorageType>,
+    /// The `service` tag; default: the crate name of each instrumented handler.
+    pub service: Option<String>,
+    /// Seconds between flushes. Default `1`. Changeable at run time.
+    pub flushing_period: f64,
+    /// Use https for InfluxDB. Default `false`.
+    pub use_ssl: bool,
+    /// Lines per write request; a batch this big is flushed at once. Default `5000`.
+    pub batch_size: usize,
+    /// Points the request path can hand to the flusher between two flushes; beyond it
+    /// the newest are dropped and counted. Default `65536`.
+    pub queue_capacity: usize,
+    /// Points each sink keeps while its database is down or slow; beyond it the oldest
+    /// are dropped and counted. Default `500000`.
+    pub max_buffered_points: usize,
+    /// Bytes of encoded lines each sink keeps (same policy). Default `268435456` (256 MiB).
+    pub max_buffered_bytes: usize,
+    /// gzip level of request bodies, 0 (off) to 9. Default `1` (fastest).
+    pub gzip_level: u32,
+    /// Timeout of one write request. Default `10`.
+    pub request_timeout: f64,
+    /// First retry delay (doubled each retry, with jitter). Default `1`.
+    pub retry_initial_delay: f64,
+    /// Longest delay between retries. Default `30`.
+    pub retry_max_delay: f64,
+    /// How long one batch is retried before it is dropped. Default `180`.
+    pub max_retry_time: f64,
+    /// How long `shutdown()` may take to write what is buffered. Default `10`.
+    pub shutdown_timeout: f64,
+    /// Output file for `storage_type = "file"`.
+    pub file: Option<PathBuf>,
+    /// Extra PEM root certificate for https (self-signed servers).
+    pub ca_cert: Option<PathBuf>,
+    /// InfluxDB connection.
+    pub influx: Option<InfluxConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            send_data_for_monitoring: true,
+            storage_type: None,
+            service: None,
+            flushing_period: 1.0,
+            use_ssl: false,
+            batch_size: 5000,
+            queue_capacity: 65_536,
+            max_buffered_points: 500_000,
+            max_buffered_bytes: 256 << 20,
+            gzip_level: 1,
+            request_timeout: 10.0,
+            retry_initial_delay: 1.0,
+            retry_max_delay: 30.0,
+            max_retry_time: 180.0,
+            shutdown_timeout: 10.0,
+            file: None,
+            ca_cert: None,
+            influx: None,
+        }
+    }
+}
+
+/// The `monitoring.influx` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct InfluxConfig {
+    /// API version: `2` (`/api/v2/write`, token) or `1` (`/write`, user/password). Default `2`.
+    pub version: u8,
+    /// Host name or address. Default `127.0.0.1`.
+    pub host: String,
+    /// Port. Default `8086`.
+    pub port: u16,
+    /// 2.x organization (required for version 2).
+    pub organization: String,
+    /// 2.x bucket (required for version 2).
+    pub bucket: String,
+    /// 2.x token (required for version 2); env `MONITORING_INFLUX_TOKEN` overrides it.
+    pub token: Secret,
+    /// 1.x database (required for version 1).
+    pub database: String,
+    /// 1.x retention policy; default: the database's default.
+    pub retention_policy: Option<String>,
+    /// 1.x user; env `MONITORING_INFLUX_USERNAME` overrides it.
+    pub username: Option<String>,
+    /// 1.x password; env `MONITORING_INFLUX_PASSWORD` overrides it.
+    pub password: Secret,
+}
+
+impl Default for InfluxConfig {
+    fn default() -> Self {
+        InfluxConfig {
+            version: 2,
+            host: "127.0.0.1".into(),
+            port: 8086,
+            organization: String::new(),
+            bucket: String::new(),
+            token: Secret::default(),
+            database: String::new(),
+            retention_policy: None,
+            username: None,
+            password: Secret::default(),
+        }
+    }
+}
+
+impl InfluxConfig {
+    /// An InfluxDB 2.x connection.
+    pub fn v2(
+        host: impl Into<String>,
+        port: u16,
+        organization: impl Into<String>,
+        bucket: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Self {
+        InfluxConfig {
+            version: 2,
+            host: host.into(),
+            port,
+            organization: organization.into(),
+            bucket: bucket.into(),
+            token: Secret::new(token),
+            ..InfluxConfig::default()
+        }
+    }
+
+    /// An InfluxDB 1.x connection without credentials.
+    pub fn v1(host: impl Into<String>, port: u16, database: impl Into<String>) -> Self {
+        InfluxConfig {
+            version: 1,
+            host: host.into(),
+            port,
+            database: database.into(),
+            ..InfluxConfig::default()
+        }
+    }
+
+    /// Sets 1.x credentials.
+    pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self.password = Secret::new(password);
+        self
+    }
+
+    /// Sets the 1.x retention policy.
+    pub fn retention_policy(mut self, rp: impl Into<String>) -> Self {
+        self.retention_policy = Some(rp.into());
+        self
+    }
+}
+
+#[derive(Deserialize)]
+struct ServiceFile {
+    #[serde(default)]
+    monitoring: Config,
+}
+
+impl Config {
+    /// Loads the `monitoring` section of a `.toml` or `.json` file (other sections are
+    /// ignored), applies the environment overrides and validates it.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = if path.extension().is_some_and(|e| e == "json") {
+            Config::from_json_str(&text)?
+        } else {
+            Config::from_toml_str(&text)?
+        };
+        config.apply_env();
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses the `monitoring` section of a TOML document.
+    pub fn from_toml_str(text: &str) -> Result<Config, Error> {
+        let de = toml::Deserializer::new(text);
+        serde_path_to_error::deserialize::<_, ServiceFile>(de)
+            .map(|f| f.monitoring)
+            .map_err(|e| {
+                let key = e.path().to_string();
+                Error::config(key, e.into_inner().message().to_owned())
+            })
+    }
+
+    /// Parses the `monitoring` section of a JSON document.
+    pub fn from_json_str(text: &str) -> Result<Config, Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize::<_, ServiceFile>(&mut de)
+            .map(|f| f.monitoring)
+            .map_err(|e| {
+                let key = e.path().to_string();
+                Error::config(key, e.into_inner().to_string())
+            })
+    }
+
+    /// Applies `MONITORING_INFLUX_TOKEN`, `MONITORING_INFLUX_USERNAME` and
+    /// `MONITORING_INFLUX_PASSWORD`, so that secrets need not live in files.
+    pub fn apply_env(&mut self) {
+        let token = std::env::var("MONITORING_INFLUX_TOKEN").ok();
+        let user = std::env::var("MONITORING_INFLUX_USERNAME").ok();
+        let password = std::env::var("MONITORING_INFLUX_PASSWORD").ok();
+        if token.is_none() && user.is_none() && password.is_none() {
+            return;
+        }
+        let influx = self.influx.get_or_insert_with(InfluxConfig::default);
+        if let Some(t) = token {
+            influx.token = Secret::new(t);
+        }
+        if let Some(u) = user {
+            influx.username = Some(u);
+        }
+        if let Some(p) = password {
+            influx.password = Secret::new(p);
+        }
+    }
+
+    /// The storage type in effect (see [`Config::storage_type`]).
+    pub fn effective_storage_type(&self) -> StorageType {
+        self.storage_type.unwrap_or(if self.influx.is_some() {
+            StorageType::Influx
+        } else {
+            StorageType::Stdout
+        })
+    }
+
+    /// Checks every invariant; the error names the key.
+    pub fn validate(&self) -> Result<(), Error> {
+        let seconds = |key: &str, v: f64| {
+            if v.is_finite() && v > 0.0 && v < 1e9 {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    format!("monitoring.{key}"),
+                    format!("must be a positive number of seconds, got {v}"),
+                ))
+            }
+        };
+        seconds("flushing_period", self.flushing_period)?;
+        seconds("request_timeout", self.request_timeout)?;
+        seconds("retry_initial_delay", self.retry_initial_delay)?;
+        seconds("retry_max_delay", self.retry_max_delay)?;
+        seconds("max_retry_time", self.max_retry_time)?;
+        seconds("shutdown_timeout", self.shutdown_timeout)?;
+        let positive = |key: &str, v: usize| {
+            if v > 0 {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    format!("monitoring.{key}"),
+                    "must be at least 1",
+                ))
+            }
+        };
+        positive("batch_size", self.batch_size)?;
+        positive("queue_capacity", self.queue_capacity)?;
+        positive("max_buffered_bytes", self.max_buffered_bytes)?;
+        if self.max_buffered_points < self.batch_size {
+            return Err(Error::config(
+                "monitoring.max_buffered_points",
+                format!("must be at least batch_size ({})", self.batch_size),
+            ));
+        }
+        if self.gzip_level > 9 {
+            return Err(Error::config(
+                "monitoring.gzip_level",
+                format!("must be 0 (off) to 9, got {}", self.gzip_level),
+            ));
+        }
+        match self.effective_storage_type() {
+            StorageType::File if self.file.is_none() => {
+                return Err(Error::config(
+                    "monitoring.file",
+                    "is required when storage_type = \"file\"",
+                ))
+            }
+            StorageType::Influx => {
+                let Some(influx) = &self.influx else {
+                    return Err(Error::config(
+                        "monitoring.influx",
+                        "is required when storage_type = \"influx\"",
+                    ));
+                };
+                influx.validate()?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(crate) fn duration(seconds: f64) -> Duration {
+        Duration::from_secs_f64(seconds)
+    }
+}
+
+impl InfluxConfig {
+    fn validate(&self) -> Result<(), Error> {
+        let required = |key: &str, v: &str| {
+            if v.trim().is_empty() {
+                Err(Error::config(
+                    format!("monitoring.influx.{key}"),
+                    format!("is required for InfluxDB version {}", self.version),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        required("host", &self.host)?;
+        if self.port == 0 {
+            return Err(Error::config("monitoring.influx.port", "must not be 0"));
+        }
+        match self.version {
+            2 => {
+                required("organization", &self.organization)?;
+                required("bucket", &self.bucket)?;
+                required("token", self.token.expose())
+            }
+            1 => required("database", &self.database),
+            v => Err(Error::config(
+                "monitoring.influx.version",
+                format!("must be 1 or 2, got {v}"),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = InfluxConfig::v2("h", 1, "o", "b", "s3cr3t-token").credentials("u", "pa55");
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("pa55"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn defaults_and_keys() {
+        let c =
+            Config::from_toml_str("[other]\nx = 1\n[monitoring]\nflushing_period = 2\n").unwrap();
+        assert_eq!(c.flushing_period, 2.0);
+        assert_eq!(c.effective_storage_type(), StorageType::Stdout);
+        let e = Config::from_toml_str("[monitoring.influx]\nport = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("monitoring.influx.port"), "{e}");
+    }
+}

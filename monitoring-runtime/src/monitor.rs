@@ -1,0 +1,509 @@
+//! The monitor handle: what the request path records into, and the global default.
+//!
+//! A [`Monitor`] is cheap to clone. Recording pushes onto a bounded lock-free queue and
+//! never blocks or awaits; the background [worker](crate::worker) drains it.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crossbeam_queue::ArrayQueue;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::config::{Config, InfluxConfig, StorageType};
+use crate::context::SlotGuard;
+use crate::error::Error;
+use crate::point::{Point, Text};
+use crate::request::RequestRecord;
+use crate::sink::{self, Plugin, SinkQueue};
+use crate::stats::{DropCounts, DropReason, MonitorCounters, Stats};
+use crate::worker::{Control, Worker};
+
+/// What travels from the request path to the flusher.
+#[derive(Debug)]
+pub(crate) enum Record {
+    Request(RequestRecord),
+    Point(Point),
+}
+
+impl Record {
+    fn point_count(&self) -> u64 {
+        match self {
+            Record::Request(r) => r.point_count(),
+            Record::Point(_) => 1,
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) enabled: bool,
+    pub(crate) queue: ArrayQueue<Record>,
+    pub(crate) wake_threshold: usize,
+    pub(crate) wake: Notify,
+    pub(crate) closed: AtomicBool,
+    pub(crate) counters: MonitorCounters,
+    pub(crate) control: Option<mpsc::UnboundedSender<Control>>,
+    pub(crate) sinks: Vec<Arc<SinkQueue>>,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+/// The handle to a running monitor. Clones share the same queue and flusher.
+#[derive(Clone)]
+pub struct Monitor {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("enabled", &self.shared.enabled)
+            .field(
+                "sinks",
+                &self
+                    .shared
+                    .sinks
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// What `flush()` and `shutdown()` report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlushReport {
+    /// True when every sink wrote (or definitively dropped) everything before the deadline.
+    pub complete: bool,
+    /// The counters afterwards.
+    pub stats: Stats,
+}
+
+impl FlushReport {
+    /// Points dropped so far, over the monitor and all its sinks.
+    pub fn dropped(&self) -> DropCounts {
+        let mut total = self.stats.dropped;
+        for s in &self.stats.sinks {
+            total.merge(&s.dropped);
+        }
+        total
+    }
+}
+
+impl Monitor {
+    /// A builder with the defaults of [`Config`].
+    pub fn builder() -> MonitorBuilder {
+        MonitorBuilder::new(Config::default())
+    }
+
+    /// Starts a monitor from a configuration (see [`Config::load`]).
+    pub fn from_config(config: Config) -> Result<Monitor, Error> {
+        MonitorBuilder::new(config).start()
+    }
+
+    /// A monitor that records nothing (what `send_data_for_monitoring = false` gives).
+    pub fn disabled() -> Monitor {
+        Monitor {
+            shared: Arc::new(Shared {
+                enabled: false,
+                queue: ArrayQueue::new(1),
+                wake_threshold: usize::MAX,
+                wake: Notify::new(),
+                closed: AtomicBool::new(true),
+                counters: MonitorCounters::default(),
+                control: None,
+                sinks: Vec::new(),
+                shutdown_timeout: Duration::ZERO,
+            }),
+        }
+    }
+
+    /// True when this monitor records points.
+    pub fn is_enabled(&self) -> bool {
+        self.shared.enabled
+    }
+
+    /// Records a point. Never blocks: if the queue is full the point is dropped and
+    /// counted ([`DropReason::QueueFull`]).
+    pub fn record(&self, point: Point) {
+        self.push(Record::Point(point));
+    }
+
+    #[inline]
+    pub(crate) fn push(&self, record: Record) {
+        let shared = &*self.shared;
+        if !shared.enabled {
+            return;
+        }
+        if shared.closed.load(Ordering::Relaxed) {
+            self.count_drop(DropReason::AfterShutdown, record.point_count());
+            return;
+        }
+        match shared.queue.push(record) {
+            Ok(()) => {
+                if shared.queue.len() >= shared.wake_threshold {
+                    shared.wake.notify_one();
+                }
+            }
+            Err(record) => {
+                self.count_drop(DropReason::QueueFull, record.point_count());
+                shared.wake.notify_one();
+            }
+        }
+    }
+
+    #[cold]
+    fn count_drop(&self, reason: DropReason, points: u64) {
+        let c = &self.shared.counters;
+        c.recorded.fetch_add(points, Ordering::Relaxed);
+        if c.dropped.add(reason, points) {
+            tracing::warn!(
+                target: "monitoring",
+                reason = reason.as_str(),
+                "monitoring points dropped before reaching the flusher (counted in stats; logged once)"
+            );
+        }
+    }
+
+    /// Writes everything recorded so far to every sink, waiting at most the configured
+    /// `shutdown_timeout`.
+    pub async fn flush(&self) -> FlushReport {
+        self.control(|reply| Control::Flush { reply }).await
+    }
+
+    /// Stops accepting points, writes everything buffered within `shutdown_timeout`,
+    /// closes the sinks (plugins' `close`) and reports what could not be written.
+    /// Points recorded afterwards are counted as [`DropReason::AfterShutdown`].
+    pub async fn shutdown(&self) -> FlushReport {
+        self.shared.closed.store(true, Ordering::Relaxed);
+        self.control(|reply| Control::Shutdown { reply }).await
+    }
+
+    async fn control(&self, message: impl FnOnce(oneshot::Sender<bool>) -> Control) -> FlushReport {
+        let (tx, rx) = oneshot::channel();
+        let complete = match &self.shared.control {
+            Some(control) if control.send(message(tx)).is_ok() => rx.await.unwrap_or(true),
+            _ => true,
+        };
+        FlushReport {
+            complete,
+            stats: self.stats(),
+        }
+    }
+
+    /// Changes the flushing period at run time.
+    pub fn set_flushing_period(&self, period: Duration) {
+        if let Some(control) = &self.shared.control {
+            let _ = control.send(Control::SetPeriod(period.max(Duration::from_millis(1))));
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        let c = &self.shared.counters;
+        Stats {
+            recorded: c.recorded.load(Ordering::Relaxed),
+            dropped: c.dropped.snapshot(),
+            encode_issues: *c.issues.lock().unwrap_or_else(|e| e.into_inner()),
+            sinks: self.shared.sinks.iter().map(|s| s.stats()).collect(),
+        }
+    }
+
+    /// Makes this monitor the process-wide default that `#[monitored]` handlers record
+    /// into (replacing any previous one).
+    pub fn install_global(&self) {
+        *GLOBAL.write().unwrap_or_else(|e| e.into_inner()) = Some(self.clone());
+        GENERATION.fetch_add(1, Ordering::Release);
+    }
+
+    /// Removes the process-wide default monitor.
+    pub fn uninstall_global() {
+        *GLOBAL.write().unwrap_or_else(|e| e.into_inner()) = None;
+        GENERATION.fetch_add(1, Ordering::Release);
+    }
+
+    /// Runs `future` with this monitor as the current one (overriding the global
+    /// default) on whatever thread polls it. Useful in tests and for services hosting
+    /// several monitors.
+    pub fn scope<F: Future>(&self, future: F) -> Scoped<F> {
+        Scoped {
+            inner: future,
+            monitor: Some(self.clone()),
+        }
+    }
+}
+
+static GLOBAL: RwLock<Option<Monitor>> = RwLock::new(None);
+/// Bumped whenever the global changes, so threads refresh their cached copy.
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static CACHED: RefCell<(u64, Option<Monitor>)> = const { RefCell::new((0, None)) };
+    static SCOPED: RefCell<Option<Monitor>> = const { RefCell::new(None) };
+}
+
+/// Calls `f` with the current monitor: the scoped one, else the global default. The
+/// global is cached per thread, so the request path reads one atomic, not a lock.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Monitor>) -> R) -> R {
+    let mut f = Some(f);
+    let mut call = |m: Option<&Monitor>| (f.take().expect("called once"))(m);
+    if let Ok(Some(r)) = SCOPED.try_with(|s| {
+        let s = s.try_borrow().ok()?;
+        s.as_ref().map(|m| call(Some(m)))
+    }) {
+        return r;
+    }
+    let generation = GENERATION.load(Ordering::Acquire);
+    if let Ok(Some(r)) = CACHED.try_with(|cache| {
+        let mut cache = cache.try_borrow_mut().ok()?;
+        if cache.0 != generation {
+            let global = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).clone();
+            *cache = (generation, global);
+        }
+        Some(call(cache.1.as_ref()))
+    }) {
+        return r;
+    }
+    // Thread teardown (or re-entry): read the global directly.
+    call(GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref())
+}
+
+/// True when a current monitor exists and records.
+#[inline]
+pub(crate) fn recording_enabled() -> bool {
+    with_current(|m| m.is_some_and(|m| m.shared.enabled))
+}
+
+#[inline]
+pub(crate) fn record_request(record: RequestRecord) {
+    with_current(|m| {
+        if let Some(m) = m {
+            m.push(Record::Request(record));
+        }
+    });
+}
+
+/// Records a point into the current monitor (scoped or global); a no-op without one.
+pub fn record(point: Point) {
+    with_current(|m| {
+        if let Some(m) = m {
+            m.record(point);
+        }
+    });
+}
+
+/// The current monitor (scoped or global), if any.
+pub fn current() -> Option<Monitor> {
+    with_current(|m| m.cloned())
+}
+
+pin_project_lite::pin_project! {
+    /// A future run with a given monitor as the current one; see [`Monitor::scope`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Scoped<F> {
+        #[pin]
+        inner: F,
+        monitor: Option<Monitor>,
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _guard = SlotGuard::enter(&SCOPED, this.monitor, None);
+        this.inner.poll(cx)
+    }
+}
+
+/// Builds a [`Monitor`]: the configuration's sink plus any added in code.
+pub struct MonitorBuilder {
+    config: Config,
+    extra_sinks: Vec<sink::SinkSpec>,
+    config_sink: bool,
+}
+
+impl std::fmt::Debug for MonitorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitorBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MonitorBuilder {
+    /// A builder starting from `config`.
+    pub fn new(config: Config) -> Self {
+        MonitorBuilder {
+            config,
+            extra_sinks: Vec::new(),
+            config_sink: true,
+        }
+    }
+
+    /// The configuration so far.
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+
+    /// The `service` tag (default: each handler's crate name).
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.config.service = Some(service.into());
+        self
+    }
+
+    /// Seconds between flushes (default 1 s).
+    pub fn flushing_period(mut self, period: Duration) -> Self {
+        self.config.flushing_period = period.as_secs_f64();
+        self
+    }
+
+    /// Lines per write request (default 5,000).
+    pub fn batch_size(mut self, lines: usize) -> Self {
+        self.config.batch_size = lines;
+        self
+    }
+
+    /// Capacity of the request-path queue (default 65,536 points).
+    pub fn queue_capacity(mut self, points: usize) -> Self {
+        self.config.queue_capacity = points;
+        self
+    }
+
+    /// Points each sink buffers while its database is unavailable (default 500,000).
+    pub fn max_buffered_points(mut self, points: usize) -> Self {
+        self.config.max_buffered_points = points;
+        self
+    }
+
+    /// gzip level 0 (off) to 9 (default 1).
+    pub fn gzip_level(mut self, level: u32) -> Self {
+        self.config.gzip_level = level;
+        self
+    }
+
+    /// Retry delays: first delay, longest delay and how long one batch is retried
+    /// (defaults 1 s, 30 s, 180 s).
+    pub fn retry(mut self, initial: Duration, max_delay: Duration, max_time: Duration) -> Self {
+        self.config.retry_initial_delay = initial.as_secs_f64();
+        self.config.retry_max_delay = max_delay.as_secs_f64();
+        self.config.max_retry_time = max_time.as_secs_f64();
+        self
+    }
+
+    /// Timeout of one write request (default 10 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.request_timeout = timeout.as_secs_f64();
+        self
+    }
+
+    /// How long `shutdown()` and `flush()` may take (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.config.shutdown_timeout = timeout.as_secs_f64();
+        self
+    }
+
+    /// Ships to InfluxDB (replacing the configuration's sink).
+    pub fn influx(mut self, influx: InfluxConfig) -> Self {
+        self.config.storage_type = Some(StorageType::Influx);
+        self.config.influx = Some(influx);
+        self.config_sink = true;
+        self
+    }
+
+    /// Uses https for InfluxDB, trusting also the PEM certificate at `ca_cert`.
+    pub fn tls(mut self, ca_cert: Option<std::path::PathBuf>) -> Self {
+        self.config.use_ssl = true;
+        self.config.ca_cert = ca_cert;
+        self
+    }
+
+    /// Writes line protocol to standard output (replacing the configuration's sink).
+    pub fn stdout(mut self) -> Self {
+        self.config.storage_type = Some(StorageType::Stdout);
+        self.config_sink = true;
+        self
+    }
+
+    /// Appends line protocol to `path` (replacing the configuration's sink).
+    pub fn file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.storage_type = Some(StorageType::File);
+        self.config.file = Some(path.into());
+        self.config_sink = true;
+        self
+    }
+
+    /// Drops the configuration's sink: only sinks added in code receive points.
+    pub fn without_config_sink(mut self) -> Self {
+        self.config_sink = false;
+        self
+    }
+
+    /// Adds an in-memory capture sink (for tests).
+    pub fn capture(mut self, capture: &sink::Capture) -> Self {
+        self.extra_sinks
+            .push(sink::SinkSpec::Capture(capture.clone()));
+        self
+    }
+
+    /// Adds a plugin sink with its own queue.
+    pub fn plugin<P: Plugin>(mut self, plugin: P) -> Self {
+        self.extra_sinks.push(sink::SinkSpec::plugin(plugin));
+        self
+    }
+
+    /// Validates the configuration and starts the flusher on the current tokio runtime.
+    pub fn start(self) -> Result<Monitor, Error> {
+        let config = self.config;
+        config.validate()?;
+        if !config.send_data_for_monitoring {
+            return Ok(Monitor::disabled());
+        }
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let mut specs = Vec::new();
+        if self.config_sink {
+            specs.push(sink::SinkSpec::from_config(&config)?);
+        }
+        specs.extend(self.extra_sinks);
+        let limits = sink::Limits {
+            max_points: config.max_buffered_points,
+            max_bytes: config.max_buffered_bytes,
+        };
+        let mut queues = Vec::new();
+        let mut tasks = Vec::new();
+        for spec in specs {
+            let (queue, task) = spec.start(&runtime, limits, &config)?;
+            queues.push(queue);
+            tasks.push(task);
+        }
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            enabled: true,
+            queue: ArrayQueue::new(config.queue_capacity),
+            wake_threshold: config.batch_size.min(config.queue_capacity),
+            wake: Notify::new(),
+            closed: AtomicBool::new(false),
+            counters: MonitorCounters::default(),
+            control: Some(control_tx),
+            sinks: queues,
+            shutdown_timeout: Config::duration(config.shutdown_timeout),
+        });
+        let service = config.service.clone().map(Text::from);
+        let worker = Worker::new(
+            shared.clone(),
+            control_rx,
+            tasks,
+            service,
+            Config::duration(config.flushing_period),
+            config.batch_size,
+        );
+        runtime.spawn(worker.run());
+        Ok(Monitor { shared })
+    }
+}

@@ -1,0 +1,325 @@
+//! One monitored request: its timing, outcome and the record handed to the flusher.
+//!
+//! `#[monitored(route = "...")]` wraps a handler's body in [`Monitored`]. The future
+//! reads the clock when first polled and when it completes, maps the handler's return
+//! value to a status (and error code) through [`ResponseStatus`], and pushes one
+//! [`RequestRecord`] to the monitor's queue: two clock reads and one lock-free push.
+//! Everything else (timestamps, request-id text, points, encoding) happens in the
+//! background flusher.
+//!
+//! A request whose future is dropped before it completes (client went away) is
+//! recorded with status 499; one whose handler panics with status 500 (the panic goes
+//! on unwinding).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::context::{self, Extras, RequestContext};
+use crate::point::{TagValue, Text};
+
+/// Status recorded for a request whose future was dropped before completing
+/// (nginx's "client closed request").
+pub const STATUS_CANCELLED: u16 = 499;
+/// Status recorded for a request whose handler panicked.
+pub const STATUS_PANICKED: u16 = 500;
+
+/// What the macro knows about a handler at compile time.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct RouteMeta {
+    /// `METHOD:/resource`.
+    pub route: &'static str,
+    /// The handler's crate name (the default `service` tag).
+    pub crate_name: &'static str,
+}
+
+/// The outcome of a request: its HTTP status and, for a failed one, an error code.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    /// HTTP status code.
+    pub code: u16,
+    /// Error code for the `errors` point (the service's own code, e.g. LUNA's `11027`).
+    pub error_code: Option<TagValue>,
+}
+
+impl Status {
+    /// A status without an error code.
+    pub fn code(code: u16) -> Self {
+        Status {
+            code,
+            error_code: None,
+        }
+    }
+
+    /// A failed status with an error code.
+    pub fn error(code: u16, error_code: impl Into<TagValue>) -> Self {
+        Status {
+            code,
+            error_code: Some(error_code.into()),
+        }
+    }
+
+    /// True for 4xx and 5xx: the request also yields an `errors` point.
+    pub fn is_failure(&self) -> bool {
+        self.code >= 400
+    }
+}
+
+/// Maps a handler's return value to the request's [`Status`].
+///
+/// Implemented for `Result<T, E>` (with `T: ResponseStatus`, `E: MonitoredError`),
+/// `http::StatusCode`, `http::Response<B>`, `(StatusCode, T)`, `()`, strings and
+/// `Vec<u8>` (200), and [`Status`] itself. Implement it for your own response types.
+#[diagnostic::on_unimplemented(
+    message = "`#[monitored]` cannot tell the HTTP status of a `{Self}`",
+    label = "the handler returns `{Self}`",
+    note = "implement `monitoring::ResponseStatus` for `{Self}`, or return `Result<T, E>` with `E: monitoring::MonitoredError`"
+)]
+pub trait ResponseStatus {
+    /// The status of this response.
+    fn response_status(&self) -> Status;
+}
+
+/// Gives an error type its HTTP status and error code; `Result<T, E>` handlers need it.
+///
+/// ```
+/// struct LunaError { code: u32, http: u16 }
+/// impl monitoring_runtime::MonitoredError for LunaError {
+///     fn status_code(&self) -> u16 { self.http }
+///     fn error_code(&self) -> Option<monitoring_runtime::TagValue> { Some(self.code.into()) }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`#[monitored]` cannot tell the HTTP status of the error type `{Self}`",
+    label = "the handler's error type",
+    note = "implement `monitoring::MonitoredError` for `{Self}` (its HTTP status and error code)"
+)]
+pub trait MonitoredError {
+    /// The HTTP status this error is answered with.
+    fn status_code(&self) -> u16;
+    /// The error code tagged on the `errors` point; default: none (the status code is used).
+    fn error_code(&self) -> Option<TagValue> {
+        None
+    }
+}
+
+impl<T: ResponseStatus, E: MonitoredError> ResponseStatus for Result<T, E> {
+    fn response_status(&self) -> Status {
+        match self {
+            Ok(v) => v.response_status(),
+            Err(e) => Status {
+                code: e.status_code(),
+                error_code: e.error_code(),
+            },
+        }
+    }
+}
+
+impl ResponseStatus for Status {
+    fn response_status(&self) -> Status {
+        self.clone()
+    }
+}
+
+impl ResponseStatus for http::StatusCode {
+    fn response_status(&self) -> Status {
+        Status::code(self.as_u16())
+    }
+}
+
+impl<B> ResponseStatus for http::Response<B> {
+    fn response_status(&self) -> Status {
+        Status::code(self.status().as_u16())
+    }
+}
+
+impl<T> ResponseStatus for (http::StatusCode, T) {
+    fn response_status(&self) -> Status {
+        Status::code(self.0.as_u16())
+    }
+}
+
+impl<T> ResponseStatus for (http::StatusCode, http::HeaderMap, T) {
+    fn response_status(&self) -> Status {
+        Status::code(self.0.as_u16())
+    }
+}
+
+macro_rules! always_ok {
+    ($($ty:ty),*) => {$(
+        impl ResponseStatus for $ty {
+            fn response_status(&self) -> Status {
+                Status::code(200)
+            }
+        }
+    )*};
+}
+always_ok!((), &'static str, String, Vec<u8>);
+
+impl MonitoredError for http::StatusCode {
+    fn status_code(&self) -> u16 {
+        self.as_u16()
+    }
+}
+
+impl<T> MonitoredError for (http::StatusCode, T) {
+    fn status_code(&self) -> u16 {
+        self.0.as_u16()
+    }
+}
+
+impl<B> MonitoredError for http::Response<B> {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// The request id of a record: given (header or argument) or generated in the seed's
+/// style, `<unix seconds>,<uuid4>`, where the text is made by the flusher.
+#[derive(Debug)]
+pub(crate) enum RequestId {
+    Given(Text),
+    Generated(u128),
+}
+
+/// What the request path hands to the flusher for one request.
+#[derive(Debug)]
+pub(crate) struct RequestRecord {
+    pub(crate) route: &'static RouteMeta,
+    pub(crate) start: Instant,
+    pub(crate) elapsed: Duration,
+    pub(crate) status: u16,
+    pub(crate) error_code: Option<TagValue>,
+    pub(crate) request_id: RequestId,
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+impl RequestRecord {
+    /// Points this record becomes (`requests`, `errors`, `usages_statistic`).
+    pub(crate) fn point_count(&self) -> u64 {
+        1 + u64::from(self.status >= 400)
+            + u64::from(self.extras.as_ref().is_some_and(|e| !e.usages.is_empty()))
+    }
+}
+
+enum State {
+    Pending(Option<Text>),
+    Running {
+        start: Instant,
+        request_id: RequestId,
+        context: Option<RequestContext>,
+    },
+    Done,
+}
+
+pin_project_lite::pin_project! {
+    /// A monitored handler future; see the module docs.
+    #[doc(hidden)]
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Monitored<F> {
+        #[pin]
+        inner: F,
+        route: &'static RouteMeta,
+        state: State,
+        panicked: bool,
+    }
+
+    impl<F> PinnedDrop for Monitored<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let State::Running { .. } = this.state {
+                let code = if *this.panicked || std::thread::panicking() {
+                    STATUS_PANICKED
+                } else {
+                    STATUS_CANCELLED
+                };
+                finish(this.route, this.state, Status::code(code));
+            }
+        }
+    }
+}
+
+/// Wraps a handler body; what `#[monitored]` expands to.
+#[doc(hidden)]
+#[inline]
+pub fn monitored<F: Future>(
+    route: &'static RouteMeta,
+    request_id: Option<Text>,
+    inner: F,
+) -> Monitored<F>
+where
+    F::Output: ResponseStatus,
+{
+    Monitored {
+        inner,
+        route,
+        state: State::Pending(request_id),
+        panicked: false,
+    }
+}
+
+/// Converts the `request_id = <expr>` argument of `#[monitored]`.
+#[doc(hidden)]
+pub fn request_id_arg<T: Into<Text>>(id: T) -> Option<Text> {
+    Some(id.into())
+}
+
+impl<F: Future> Future for Monitored<F>
+where
+    F::Output: ResponseStatus,
+{
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if let State::Pending(given) = this.state {
+            if !crate::monitor::recording_enabled() {
+                *this.state = State::Done;
+            } else {
+                let request_id = match given.take().or_else(context::take_incoming_id) {
+                    Some(id) => RequestId::Given(id),
+                    None => RequestId::Generated(crate::id::random_u128()),
+                };
+                *this.state = State::Running {
+                    start: Instant::now(),
+                    request_id,
+                    context: Some(RequestContext::default()),
+                };
+            }
+        }
+        let State::Running { context, .. } = this.state else {
+            return this.inner.poll(cx);
+        };
+        let guard = context::enter_request(context, this.panicked);
+        let out = this.inner.poll(cx);
+        drop(guard);
+        if let Poll::Ready(value) = &out {
+            finish(this.route, this.state, value.response_status());
+        }
+        out
+    }
+}
+
+fn finish(route: &'static RouteMeta, state: &mut State, status: Status) {
+    let State::Running {
+        start,
+        request_id,
+        context,
+    } = std::mem::replace(state, State::Done)
+    else {
+        return;
+    };
+    let record = RequestRecord {
+        route,
+        start,
+        elapsed: start.elapsed(),
+        status: status.code,
+        error_code: status.error_code,
+        request_id,
+        extras: context.and_then(|c| c.extras),
+    };
+    crate::monitor::record_request(record);
+}

@@ -1,0 +1,255 @@
+//! The HTTP writer both InfluxDB sinks share: gzip, auth, timeouts, and the retry and
+//! split policy of [`crate::retry`].
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+
+use super::{ExportCx, Exporter, Lines, Payload};
+use crate::config::{Config, InfluxConfig, Secret};
+use crate::error::Error;
+use crate::line_protocol::Dialect;
+use crate::retry::{parse_retry_after, RetryPolicy};
+use crate::stats::DropReason;
+
+pub(super) enum Auth {
+    None,
+    Token(Secret),
+    Basic(String, Secret),
+}
+
+pub(super) struct Target {
+    pub(super) name: &'static str,
+    pub(super) url: reqwest::Url,
+    pub(super) dialect: Dialect,
+    pub(super) auth: Auth,
+}
+
+pub(super) fn base_url(config: &Config, influx: &InfluxConfig, path: &str) -> reqwest::Url {
+    let scheme = if config.use_ssl { "https" } else { "http" };
+    let host = if influx.host.contains(':') && !influx.host.starts_with('[') {
+        format!("[{}]", influx.host)
+    } else {
+        influx.host.clone()
+    };
+    reqwest::Url::parse(&format!("{scheme}://{host}:{}{path}", influx.port))
+        .unwrap_or_else(|_| reqwest::Url::parse("http://invalid.invalid/").expect("valid URL"))
+}
+
+pub(crate) struct HttpExporter {
+    target: Target,
+    client: reqwest::Client,
+    gzip_level: u32,
+    policy: RetryPolicy,
+}
+
+/// How one write attempt sequence ended.
+enum Outcome {
+    Written,
+    /// Split and retry the halves; a single line is dropped for this reason.
+    Split(DropReason, String),
+    Dropped(DropReason, String),
+}
+
+impl HttpExporter {
+    pub(super) fn new(config: &Config, target: Target) -> Result<Self, Error> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(Config::duration(config.request_timeout))
+            .connect_timeout(Config::duration(config.request_timeout).min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("monitoring/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &config.ca_cert {
+            let pem = std::fs::read(path).map_err(|source| Error::ReadConfig {
+                path: path.clone(),
+                source,
+            })?;
+            let cert =
+                reqwest::Certificate::from_pem(&pem).map_err(|source| Error::HttpClient {
+                    sink: target.name,
+                    source,
+                })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder.build().map_err(|source| Error::HttpClient {
+            sink: target.name,
+            source,
+        })?;
+        Ok(HttpExporter {
+            target,
+            client,
+            gzip_level: config.gzip_level,
+            policy: RetryPolicy::from_config(config),
+        })
+    }
+
+    pub(super) fn name(&self) -> &'static str {
+        self.target.name
+    }
+
+    pub(super) fn dialect(&self) -> Dialect {
+        self.target.dialect
+    }
+
+    fn body(&self, raw: &[u8]) -> Bytes {
+        if self.gzip_level == 0 {
+            return Bytes::copy_from_slice(raw);
+        }
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(raw.len() / 4 + 64),
+            flate2::Compression::new(self.gzip_level),
+        );
+        gz.write_all(raw).expect("writing to a Vec cannot fail");
+        Bytes::from(gz.finish().expect("writing to a Vec cannot fail"))
+    }
+
+    fn request(&self, body: Bytes) -> reqwest::RequestBuilder {
+        let mut req = self
+            .client
+            .post(self.target.url.clone())
+            .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(body);
+        if self.gzip_level > 0 {
+            req = req.header(CONTENT_ENCODING, "gzip");
+        }
+        match &self.target.auth {
+            Auth::None => req,
+            Auth::Token(token) => {
+                let mut value = http::HeaderValue::from_str(&format!("Token {}", token.expose()))
+                    .unwrap_or_else(|_| http::HeaderValue::from_static("Token"));
+                value.set_sensitive(true);
+                req.header(reqwest::header::AUTHORIZATION, value)
+            }
+            Auth::Basic(user, password) => req.basic_auth(user, Some(password.expose())),
+        }
+    }
+
+    async fn write(&self, lines: &Lines, a: usize, b: usize, cx: &mut ExportCx<'_>) -> Outcome {
+        let body = self.body(lines.slice(a, b));
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            cx.request_sent();
+            let send = self.request(body.clone()).send();
+            let result = match cx.deadline() {
+                Some(deadline) => match tokio::time::timeout_at(deadline.into(), send).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        return Outcome::Dropped(
+                            DropReason::ShutdownDeadline,
+                            "shutdown deadline passed during a write".into(),
+                        )
+                    }
+                },
+                None => send.await,
+            };
+            let (wait, error) = match result {
+                Ok(response) => {
+                    let status = response.status();
+                    if status.is_success() {
+                        return Outcome::Written;
+                    }
+                    let retry_after = response
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    let message = server_message(response).await;
+                    let error = format!("{} answered {status}: {message}", self.target.name);
+                    match status.as_u16() {
+                        400 => return Outcome::Split(DropReason::Rejected, error),
+                        413 => return Outcome::Split(DropReason::TooLarge, error),
+                        401 | 403 => {
+                            return Outcome::Dropped(
+                                DropReason::Unauthorized,
+                                format!("{error} (check the token or credentials)"),
+                            )
+                        }
+                        429 | 503 => (
+                            retry_after.unwrap_or_else(|| self.policy.backoff(attempt)),
+                            error,
+                        ),
+                        500..=599 => (self.policy.backoff(attempt), error),
+                        _ => return Outcome::Dropped(DropReason::Rejected, error),
+                    }
+                }
+                Err(e) => (self.policy.backoff(attempt), describe(&e)),
+            };
+            if started.elapsed() + wait > self.policy.max_time {
+                return Outcome::Dropped(
+                    DropReason::RetryExhausted,
+                    format!("gave up after {:?}: {error}", started.elapsed()),
+                );
+            }
+            cx.retrying(&error);
+            if !cx.sleep(wait).await {
+                return Outcome::Dropped(
+                    DropReason::ShutdownDeadline,
+                    format!("shutdown deadline passed while retrying: {error}"),
+                );
+            }
+            attempt += 1;
+        }
+    }
+}
+
+impl Exporter for HttpExporter {
+    async fn export(&mut self, payload: Payload, cx: &mut ExportCx<'_>) {
+        let Payload::Lines(lines) = payload else {
+            return;
+        };
+        let lines: Arc<Lines> = lines;
+        let mut pending = vec![(0, lines.len())];
+        while let Some((a, b)) = pending.pop() {
+            match self.write(&lines, a, b, cx).await {
+                Outcome::Written => cx.written(b - a),
+                Outcome::Split(reason, error) => {
+                    if b - a > 1 {
+                        let mid = a + (b - a) / 2;
+                        pending.push((mid, b));
+                        pending.push((a, mid));
+                    } else {
+                        cx.dropped(reason, 1, &error);
+                    }
+                }
+                Outcome::Dropped(reason, error) => cx.dropped(reason, b - a, &error),
+            }
+        }
+    }
+}
+
+/// The server's error message (InfluxDB answers JSON with `error` or `message`), cut short.
+async fn server_message(response: reqwest::Response) -> String {
+    let text = response.text().await.unwrap_or_default();
+    let parsed: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.get("error").or_else(|| v.get("message")))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .unwrap_or(text);
+    let mut message = message.trim().to_owned();
+    if message.len() > 300 {
+        let mut cut = 300;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}
+
+/// A transport error with its causes; URLs carry no credentials (they go in headers).
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}

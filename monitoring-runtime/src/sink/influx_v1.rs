@@ -1,0 +1,31 @@
+//! InfluxDB 1.x: `POST /write?db=&rp=&precision=n`, optional basic auth.
+//!
+//! 1.x spells nanoseconds `n` (and reads `us` as ns), rejects the `u` integer suffix
+//! (the 1.x [`Dialect`] maps unsigned values) and takes credentials as basic auth,
+//! which keeps them out of URLs and so out of every log and error.
+
+use super::http::{Auth, Target};
+use crate::config::{Config, InfluxConfig};
+use crate::line_protocol::Dialect;
+
+pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Target {
+    let mut url = super::http::base_url(config, influx, "/write");
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("db", &influx.database);
+        if let Some(rp) = &influx.retention_policy {
+            q.append_pair("rp", rp);
+        }
+        q.append_pair("precision", "n");
+    }
+    let auth = match &influx.username {
+        Some(user) => Auth::Basic(user.clone(), influx.password.clone()),
+        None => Auth::None,
+    };
+    Target {
+        name: "influx_v1",
+        url,
+        dialect: Dialect::V1,
+        auth,
+    }
+}

@@ -1,0 +1,19 @@
+//! InfluxDB 2.x (and 3.x, and 1.8+ compatibility): `POST /api/v2/write`, token auth.
+
+use super::http::{Auth, Target};
+use crate::config::{Config, InfluxConfig};
+use crate::line_protocol::Dialect;
+
+pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Target {
+    let mut url = super::http::base_url(config, influx, "/api/v2/write");
+    url.query_pairs_mut()
+        .append_pair("org", &influx.organization)
+        .append_pair("bucket", &influx.bucket)
+        .append_pair("precision", "ns");
+    Target {
+        name: "influx_v2",
+        url,
+        dialect: Dialect::V2,
+        auth: Auth::Token(influx.token.clone()),
+    }
+}

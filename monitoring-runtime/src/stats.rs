@@ -1,0 +1,223 @@
+//! Self-observability: what was recorded, written, dropped (and why), retried.
+//!
+//! Every point is accounted for: for each sink,
+//! `recorded = written + dropped + buffered` once the flusher has seen the point, and
+//! points refused before reaching the flusher are in [`Stats::dropped`].
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+
+use crate::line_protocol::EncodeIssues;
+
+/// Why points were dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// The in-process queue between the request path and the flusher was full: the
+    /// newest point is refused because the request path must never wait.
+    QueueFull,
+    /// Recorded after `shutdown()`.
+    AfterShutdown,
+    /// The encoder could not represent the point (see [`crate::line_protocol`]).
+    Invalid,
+    /// A sink's buffer was over its bound (database down or slow): the oldest batch is
+    /// dropped, since fresh points are worth more than stale ones.
+    BufferFull,
+    /// The server rejected the line (400 or another non-retryable 4xx).
+    Rejected,
+    /// The server refused the credentials (401/403).
+    Unauthorized,
+    /// The server refused a single line as too large (413).
+    TooLarge,
+    /// Retries went on for longer than the maximum retry time.
+    RetryExhausted,
+    /// Still buffered when the shutdown deadline passed.
+    ShutdownDeadline,
+    /// A plugin returned an error for the batch.
+    PluginError,
+}
+
+impl DropReason {
+    /// All reasons, in a stable order.
+    pub const ALL: [DropReason; 10] = [
+        DropReason::QueueFull,
+        DropReason::AfterShutdown,
+        DropReason::Invalid,
+        DropReason::BufferFull,
+        DropReason::Rejected,
+        DropReason::Unauthorized,
+        DropReason::TooLarge,
+        DropReason::RetryExhausted,
+        DropReason::ShutdownDeadline,
+        DropReason::PluginError,
+    ];
+
+    /// A short snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::AfterShutdown => "after_shutdown",
+            DropReason::Invalid => "invalid",
+            DropReason::BufferFull => "buffer_full",
+            DropReason::Rejected => "rejected",
+            DropReason::Unauthorized => "unauthorized",
+            DropReason::TooLarge => "too_large",
+            DropReason::RetryExhausted => "retry_exhausted",
+            DropReason::ShutdownDeadline => "shutdown_deadline",
+            DropReason::PluginError => "plugin_error",
+        }
+    }
+
+    fn index(self) -> usize {
+        DropReason::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    }
+}
+
+/// Dropped point counts by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DropCounts([u64; 10]);
+
+impl DropCounts {
+    /// Points dropped for `reason`.
+    pub fn get(&self, reason: DropReason) -> u64 {
+        self.0[reason.index()]
+    }
+
+    /// Adds `other` to `self`.
+    pub fn merge(&mut self, other: &DropCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    /// All dropped points.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// The non-zero counts.
+    pub fn iter(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL
+            .iter()
+            .map(|r| (*r, self.get(*r)))
+            .filter(|(_, n)| *n > 0)
+    }
+}
+
+/// Atomic drop counters, each reason logged once until [`DropCounters::rearm`].
+#[derive(Debug, Default)]
+pub(crate) struct DropCounters {
+    counts: [AtomicU64; 10],
+    logged: [AtomicBool; 10],
+}
+
+impl DropCounters {
+    /// Counts `n` drops; returns true the first time `reason` is seen (since the last
+    /// rearm), so the caller logs it once.
+    pub(crate) fn add(&self, reason: DropReason, n: u64) -> bool {
+        let i = reason.index();
+        self.counts[i].fetch_add(n, Relaxed);
+        !self.logged[i].swap(true, Relaxed)
+    }
+
+    /// Lets each reason be logged again (after an outage ends).
+    pub(crate) fn rearm(&self) {
+        for l in &self.logged {
+            l.store(false, Relaxed);
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> DropCounts {
+        let mut out = DropCounts::default();
+        for (o, c) in out.0.iter_mut().zip(&self.counts) {
+            *o = c.load(Relaxed);
+        }
+        out
+    }
+}
+
+/// Counters of one sink.
+#[derive(Debug, Default)]
+pub(crate) struct SinkCounters {
+    pub(crate) received: AtomicU64,
+    pub(crate) written: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) buffered: AtomicU64,
+    pub(crate) dropped: DropCounters,
+    pub(crate) last_error: Mutex<Option<String>>,
+}
+
+impl SinkCounters {
+    pub(crate) fn set_error(&self, message: String) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+    }
+
+    pub(crate) fn snapshot(&self, name: &str) -> SinkStats {
+        SinkStats {
+            name: name.to_owned(),
+            received: self.received.load(Relaxed),
+            written: self.written.load(Relaxed),
+            requests: self.requests.load(Relaxed),
+            retries: self.retries.load(Relaxed),
+            buffered: self.buffered.load(Relaxed),
+            dropped: self.dropped.snapshot(),
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+}
+
+/// A snapshot of one sink's counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SinkStats {
+    /// The sink's name (`influx_v2`, `influx_v1`, `stdout`, `file`, `capture`, `plugin:<name>`).
+    pub name: String,
+    /// Points handed to this sink by the flusher.
+    pub received: u64,
+    /// Points the sink confirmed written.
+    pub written: u64,
+    /// Write requests sent (HTTP sinks) or batches handed over.
+    pub requests: u64,
+    /// Retried attempts.
+    pub retries: u64,
+    /// Points waiting in the sink's buffer (including a batch in flight).
+    pub buffered: u64,
+    /// Points dropped by this sink, by reason.
+    pub dropped: DropCounts,
+    /// The last error the sink saw (never contains credentials).
+    pub last_error: Option<String>,
+}
+
+/// Counters of the whole monitor.
+#[derive(Debug, Default)]
+pub(crate) struct MonitorCounters {
+    pub(crate) recorded: AtomicU64,
+    pub(crate) dropped: DropCounters,
+    pub(crate) issues: Mutex<EncodeIssues>,
+}
+
+/// A snapshot of the monitor's counters, from [`Monitor::stats`](crate::Monitor::stats).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Points recorded (including those dropped before reaching the flusher).
+    pub recorded: u64,
+    /// Points dropped before reaching any sink (queue full, after shutdown, invalid).
+    pub dropped: DropCounts,
+    /// What the encoder changed or left out (tags, fields, characters).
+    pub encode_issues: EncodeIssues,
+    /// Per-sink counters.
+    pub sinks: Vec<SinkStats>,
+}
+
+impl Stats {
+    /// The counters of the sink named `name`.
+    pub fn sink(&self, name: &str) -> Option<&SinkStats> {
+        self.sinks.iter().find(|s| s.name == name)
+    }
+}

@@ -1,0 +1,363 @@
+//! The background flusher: one task that drains the request-path queue, turns records
+//! into points, encodes them once per dialect and hands each sink its batch.
+//!
+//! It wakes every `flushing_period`, as soon as `batch_size` points are waiting, and on
+//! `flush()` / `shutdown()`. It never waits on a sink: each sink has its own bounded
+//! queue and task (see [`crate::sink`]), so a slow database holds back nothing else.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::context::Extras;
+use crate::id::format_request_id;
+use crate::line_protocol::{Dialect, EncodeIssues, Encoder};
+use crate::monitor::{Record, Shared};
+use crate::point::{system_time_ns, FieldValue, Point, TagValue, Text};
+use crate::request::{RequestId, RequestRecord};
+use crate::sink::{Lines, Payload, Wants};
+use crate::stats::DropReason;
+
+/// Messages from the handle to the worker.
+pub(crate) enum Control {
+    Flush { reply: oneshot::Sender<bool> },
+    Shutdown { reply: oneshot::Sender<bool> },
+    SetPeriod(Duration),
+}
+
+/// Maps the request path's monotonic `Instant`s to wall-clock nanoseconds, re-anchored
+/// every tick so that wall-clock adjustments are followed.
+struct Clock {
+    instant: Instant,
+    wall_ns: i64,
+}
+
+impl Clock {
+    fn now() -> Self {
+        Clock {
+            instant: Instant::now(),
+            wall_ns: system_time_ns(SystemTime::now()),
+        }
+    }
+
+    fn ns(&self, t: Instant) -> i64 {
+        match t.checked_duration_since(self.instant) {
+            Some(after) => self.wall_ns.saturating_add(after.as_nanos() as i64),
+            None => self
+                .wall_ns
+                .saturating_sub(self.instant.duration_since(t).as_nanos() as i64),
+        }
+    }
+}
+
+pub(crate) struct Worker {
+    shared: Arc<Shared>,
+    control: mpsc::UnboundedReceiver<Control>,
+    tasks: Vec<JoinHandle<()>>,
+    service: Option<Text>,
+    period: Duration,
+    batch_size: usize,
+    v1: Encoder,
+    v2: Encoder,
+    clock: Clock,
+    logged_issues: bool,
+}
+
+impl Worker {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        control: mpsc::UnboundedReceiver<Control>,
+        tasks: Vec<JoinHandle<()>>,
+        service: Option<Text>,
+        period: Duration,
+        batch_size: usize,
+    ) -> Self {
+        Worker {
+            shared,
+            control,
+            tasks,
+            service,
+            period,
+            batch_size,
+            v1: Encoder::new(Dialect::V1),
+            v2: Encoder::new(Dialect::V2),
+            clock: Clock::now(),
+            logged_issues: false,
+        }
+    }
+
+    fn interval(period: Duration) -> tokio::time::Interval {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick
+    }
+
+    pub(crate) async fn run(mut self) {
+        let mut tick = Self::interval(self.period);
+        loop {
+            tokio::select! {
+                message = self.control.recv() => match message {
+                    Some(Control::Flush { reply }) => {
+                        self.drain();
+                        let deadline = Instant::now() + self.shared.shutdown_timeout;
+                        let sinks = self.shared.sinks.clone();
+                        tokio::spawn(async move {
+                            let mut complete = true;
+                            for sink in sinks {
+                                complete &= sink.wait_idle(deadline).await;
+                            }
+                            let _ = reply.send(complete);
+                        });
+                    }
+                    Some(Control::SetPeriod(period)) => {
+                        self.period = period;
+                        tick = Self::interval(period);
+                    }
+                    Some(Control::Shutdown { reply }) => {
+                        let complete = self.shutdown().await;
+                        let _ = reply.send(complete);
+                        return;
+                    }
+                    None => {
+                        self.shutdown().await;
+                        return;
+                    }
+                },
+                _ = self.shared.wake.notified() => self.drain(),
+                _ = tick.tick() => {
+                    self.clock = Clock::now();
+                    self.drain();
+                }
+            }
+        }
+    }
+
+    async fn shutdown(&mut self) -> bool {
+        self.drain();
+        let deadline = Instant::now() + self.shared.shutdown_timeout;
+        let dropped_before: u64 = self
+            .shared
+            .sinks
+            .iter()
+            .map(|s| {
+                s.counters
+                    .dropped
+                    .snapshot()
+                    .get(DropReason::ShutdownDeadline)
+            })
+            .sum();
+        for sink in &self.shared.sinks {
+            sink.close(deadline);
+        }
+        // The sinks stop by themselves at the deadline; the grace covers their `close`.
+        let grace = tokio::time::Instant::from_std(deadline + Duration::from_secs(1));
+        let mut complete = true;
+        for task in self.tasks.drain(..) {
+            complete &= tokio::time::timeout_at(grace, task).await.is_ok();
+        }
+        // Anything recorded while shutting down is still counted.
+        self.drain();
+        let dropped_after: u64 = self
+            .shared
+            .sinks
+            .iter()
+            .map(|s| {
+                s.counters
+                    .dropped
+                    .snapshot()
+                    .get(DropReason::ShutdownDeadline)
+            })
+            .sum();
+        complete && dropped_after == dropped_before
+    }
+
+    /// Moves everything queued so far to the sinks, `batch_size` points at a time.
+    fn drain(&mut self) {
+        loop {
+            let waiting = self.shared.queue.len();
+            if waiting == 0 {
+                break;
+            }
+            let mut points = Vec::with_capacity(waiting.min(self.batch_size) + 2);
+            while points.len() < self.batch_size {
+                match self.shared.queue.pop() {
+                    Some(record) => self.expand(record, &mut points),
+                    None => break,
+                }
+            }
+            if points.is_empty() {
+                break;
+            }
+            self.shared
+                .counters
+                .recorded
+                .fetch_add(points.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            self.dispatch(points);
+        }
+    }
+
+    fn dispatch(&mut self, points: Vec<Point>) {
+        let points = Arc::new(points);
+        let mut v1: Option<Arc<Lines>> = None;
+        let mut v2: Option<Arc<Lines>> = None;
+        let mut issues = EncodeIssues::default();
+        for sink in &self.shared.sinks {
+            let payload = match sink.wants() {
+                Wants::Points => Payload::Points(points.clone()),
+                Wants::Lines(Dialect::V1) => Payload::Lines(
+                    v1.get_or_insert_with(|| encode(&mut self.v1, &points, &mut issues))
+                        .clone(),
+                ),
+                Wants::Lines(Dialect::V2) => Payload::Lines(
+                    v2.get_or_insert_with(|| encode(&mut self.v2, &points, &mut issues))
+                        .clone(),
+                ),
+            };
+            sink.push(payload, points.len());
+        }
+        if !issues.is_empty() {
+            self.shared
+                .counters
+                .issues
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .add(&issues);
+            if !self.logged_issues {
+                self.logged_issues = true;
+                tracing::warn!(
+                    target: "monitoring",
+                    ?issues,
+                    "some monitoring input could not be written as is; see the line-protocol \
+                     policy (counted in stats; logged once)"
+                );
+            }
+        }
+    }
+
+    /// Turns a record into its points.
+    fn expand(&self, record: Record, out: &mut Vec<Point>) {
+        let record = match record {
+            Record::Point(mut point) => {
+                if let Some(service) = &self.service {
+                    if point.tag("service").is_none() {
+                        point
+                            .tags
+                            .push((Text::Static("service"), TagValue::Text(service.clone())));
+                    }
+                }
+                out.push(point);
+                return;
+            }
+            Record::Request(r) => r,
+        };
+        let RequestRecord {
+            route,
+            start,
+            elapsed,
+            status,
+            error_code,
+            request_id,
+            extras,
+        } = record;
+        let timestamp = self.clock.ns(start);
+        let service = self
+            .service
+            .clone()
+            .unwrap_or(Text::Static(route.crate_name));
+        let request_id: Text = match request_id {
+            RequestId::Given(id) => id,
+            RequestId::Generated(random) => format_request_id(timestamp, random).into(),
+        };
+        let Extras {
+            tags: extra_tags,
+            fields: extra_fields,
+            usages,
+        } = extras.map(|e| *e).unwrap_or_default();
+
+        let mut tags = Vec::with_capacity(3 + extra_tags.len());
+        tags.push((Text::Static("service"), TagValue::Text(service.clone())));
+        tags.push((
+            Text::Static("route"),
+            TagValue::Text(Text::Static(route.route)),
+        ));
+        tags.push((
+            Text::Static("status_code"),
+            TagValue::UInt(u64::from(status)),
+        ));
+        tags.extend(extra_tags);
+        let mut fields = Vec::with_capacity(2 + extra_fields.len());
+        fields.push((
+            Text::Static("request_id"),
+            FieldValue::Str(request_id.clone()),
+        ));
+        fields.push((
+            Text::Static("execution_time"),
+            FieldValue::Float(elapsed.as_secs_f64()),
+        ));
+        fields.extend(extra_fields.iter().cloned());
+
+        if status >= 400 {
+            let mut error_tags = tags.clone();
+            error_tags.push((
+                Text::Static("error_code"),
+                error_code.unwrap_or(TagValue::UInt(u64::from(status))),
+            ));
+            let mut error_fields = Vec::with_capacity(1 + extra_fields.len());
+            error_fields.push((Text::Static("request_id"), FieldValue::Str(request_id)));
+            error_fields.extend(extra_fields);
+            out.push(Point {
+                series: Text::Static("requests"),
+                timestamp_ns: timestamp,
+                tags,
+                fields,
+            });
+            out.push(Point {
+                series: Text::Static("errors"),
+                timestamp_ns: timestamp,
+                tags: error_tags,
+                fields: error_fields,
+            });
+        } else {
+            out.push(Point {
+                series: Text::Static("requests"),
+                timestamp_ns: timestamp,
+                tags,
+                fields,
+            });
+        }
+        if !usages.is_empty() {
+            out.push(Point {
+                series: Text::Static(crate::usage::USAGES_SERIES),
+                timestamp_ns: timestamp,
+                tags: vec![(Text::Static("service"), TagValue::Text(service))],
+                fields: usages
+                    .into_iter()
+                    .map(|(k, n)| {
+                        (
+                            Text::Static(k),
+                            FieldValue::Int(n.min(i64::MAX as u64) as i64),
+                        )
+                    })
+                    .collect(),
+            });
+        }
+    }
+}
+
+fn encode(encoder: &mut Encoder, points: &[Point], issues: &mut EncodeIssues) -> Arc<Lines> {
+    let mut lines = Lines::with_capacity(points.len());
+    for point in points {
+        if encoder.encode(point, &mut lines.body) {
+            lines.ends.push(lines.body.len());
+        }
+    }
+    if issues.is_empty() {
+        *issues = encoder.take_issues();
+    } else {
+        // Both dialects ran: count the issues once.
+        encoder.take_issues();
+    }
+    Arc::new(lines)
+}
