@@ -307,7 +307,8 @@ impl Point {
 }
 
 /// Wall-clock nanoseconds since the Unix epoch.
-pub(crate) fn now_ns() -> i64 {
+#[doc(hidden)]
+pub fn now_ns() -> i64 {
     system_time_ns(SystemTime::now())
 }
 

@@ -1,0 +1,79 @@
+//! `#[monitored(route = "...")]`: wraps the handler body in the runtime's monitored
+//! future. The body itself is moved, never re-printed, so errors inside it keep
+//! pointing at the user's lines.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Error, ItemFn, ReturnType};
+
+use crate::attr::{self, MonitoredArgs};
+use crate::expand::{async_trait_block, with_fallback};
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match syn::parse2::<MonitoredArgs>(args) {
+        Ok(args) => args,
+        Err(e) => return with_fallback(e, item),
+    };
+    let func = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            return with_fallback(
+                Error::new(
+                    proc_macro2::Span::call_site(),
+                    "`#[monitored]` can only be used on an `async fn` handler",
+                ),
+                item,
+            )
+        }
+    };
+    match expand_fn(&args, func) {
+        Ok(tokens) => tokens,
+        Err(e) => with_fallback(e, item),
+    }
+}
+
+fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream> {
+    let krate = attr::krate(&args.krate);
+    let route = &args.route;
+    // Unmappable return types are reported on the return type.
+    let output_span = match &func.sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => func.sig.ident.span(),
+    };
+    let monitored = quote_spanned!(output_span=> #krate::__private::monitored);
+    let request_id = match &args.request_id {
+        Some(expr) => {
+            quote_spanned!(expr.span()=> #krate::__private::request_id_arg(#expr))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let meta = quote! {{
+        static __MONITORING_ROUTE: #krate::__private::RouteMeta = #krate::__private::RouteMeta {
+            route: #route,
+            crate_name: ::core::env!("CARGO_PKG_NAME"),
+        };
+        &__MONITORING_ROUTE
+    }};
+    if func.sig.asyncness.is_some() {
+        let block = &func.block;
+        func.block = Box::new(syn::parse_quote! {{
+            let __monitoring_request_id = #request_id;
+            #monitored(#meta, __monitoring_request_id, async move #block).await
+        }});
+    } else if let Some(inner) = async_trait_block(&mut func.block) {
+        let original = inner.clone();
+        *inner = syn::parse_quote! {
+            async move {
+                let __monitoring_request_id = #request_id;
+                #monitored(#meta, __monitoring_request_id, #original).await
+            }
+        };
+    } else {
+        return Err(Error::new(
+            func.sig.fn_token.span,
+            "`#[monitored]` can only be used on an `async fn` (or a function expanded by `#[async_trait]`)",
+        ));
+    }
+    Ok(quote!(#func))
+}

@@ -1,0 +1,42 @@
+//! `#[timed_field("name")]`: a timer guard as the function's first statement. It adds
+//! the elapsed seconds when dropped, so early returns, `?`, panics and cancellation are
+//! all timed, for sync and async functions alike.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Error, ItemFn, Stmt};
+
+use crate::attr::{self, TimedFieldArgs};
+use crate::expand::{async_trait_block, with_fallback};
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match syn::parse2::<TimedFieldArgs>(args) {
+        Ok(args) => args,
+        Err(e) => return with_fallback(e, item),
+    };
+    let mut func = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            return with_fallback(
+                Error::new(
+                    proc_macro2::Span::call_site(),
+                    "`#[timed_field]` can only be used on functions; for a block use `monitoring::time_field(\"name\", async { .. })` or `monitoring::FieldTimer`",
+                ),
+                item,
+            )
+        }
+    };
+    let krate = attr::krate(&args.krate);
+    let name = &args.name;
+    let timer: Stmt = syn::parse_quote! {
+        let __monitoring_timer = #krate::__private::FieldTimer::start(#name);
+    };
+    if func.sig.asyncness.is_none() {
+        if let Some(inner) = async_trait_block(&mut func.block) {
+            inner.block.stmts.insert(0, timer);
+            return quote!(#func);
+        }
+    }
+    func.block.stmts.insert(0, timer);
+    quote!(#func)
+}
