@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::hostile::{self, Gen};
-use monitoring::line_protocol::stored_text;
+use monitoring::line_protocol::{stored_field_key, stored_text};
 use monitoring::{FieldValue, InfluxConfig, Monitor};
 use serde_json::Value;
 
@@ -59,7 +59,7 @@ async fn hostile_points_round_trip_through_influxdb_1() {
         assert_eq!(row["t2"], Value::String(tag("t2")), "{id}");
         let s = hostile::field_text(p, hostile::STRING_FIELD);
         assert_eq!(
-            row[hostile::STRING_FIELD],
+            row[&stored_field_key(hostile::STRING_FIELD)],
             Value::String(hostile::stored_string(&s)),
             "{id}"
         );
@@ -99,7 +99,7 @@ async fn hostile_points_round_trip_through_influxdb_1() {
     assert_eq!(types["u"], "integer");
     assert_eq!(types["f"], "float");
     assert_eq!(types["b"], "boolean");
-    assert_eq!(types[hostile::STRING_FIELD], "string");
+    assert_eq!(types[&stored_field_key(hostile::STRING_FIELD)], "string");
     eprintln!(
         "influx_v1: {POINTS} hostile points written and read back in {elapsed:?}; requests {}, issues {:?}",
         sink.requests, report.stats.encode_issues

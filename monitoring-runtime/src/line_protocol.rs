@@ -14,6 +14,7 @@
 //! | comma, space (and `=` outside the series name) in names and tag values | escaped with `\` |
 //! | `"` and `\` in string fields | escaped with `\` |
 //! | `\n` or `\r` anywhere | replaced by U+FFFD (`sanitized`) |
+//! | `"` in a field key | replaced by U+FFFD (`sanitized`): VictoriaMetrics takes it for the start of a string value |
 //! | `\` in a name or tag value followed by `\`, space, comma, `=` or ending it | replaced by U+FFFD (`sanitized`): InfluxDB 1.x and VictoriaMetrics read these differently, and a trailing `\` cannot be written at all |
 //! | any other `\` in a name or tag value | written as is (both servers keep it) |
 //! | tag with an empty key or value, or a NaN/±Inf float value | tag omitted (`tags_omitted`) |
@@ -92,6 +93,7 @@ pub struct Encoder {
 enum Element {
     Series,
     Name,
+    FieldKey,
 }
 
 impl Encoder {
@@ -203,7 +205,7 @@ impl Encoder {
             }
             out.push(if written == 0 { b' ' } else { b',' });
             written += 1;
-            self.write_escaped(out, key, Element::Name);
+            self.write_escaped(out, key, Element::FieldKey);
             out.push(b'=');
             match value {
                 FieldValue::Float(f) => out.extend_from_slice(buf.format_finite(*f).as_bytes()),
@@ -250,7 +252,7 @@ impl Encoder {
         // Fast path: nothing to escape or replace (the common case of static names).
         if !bytes
             .iter()
-            .any(|&b| matches!(b, b',' | b' ' | b'=' | b'\\' | b'\n' | b'\r'))
+            .any(|&b| matches!(b, b',' | b' ' | b'=' | b'\\' | b'\n' | b'\r' | b'"'))
         {
             out.extend_from_slice(bytes);
             return;
@@ -262,11 +264,15 @@ impl Encoder {
                     out.push(b'\\');
                     out.push(b);
                 }
-                b'=' if element == Element::Name => {
+                b'=' if element != Element::Series => {
                     out.push(b'\\');
                     out.push(b);
                 }
                 b'\n' | b'\r' => {
+                    out.extend_from_slice(REPLACEMENT);
+                    sanitized = true;
+                }
+                b'"' if element == Element::FieldKey => {
                     out.extend_from_slice(REPLACEMENT);
                     sanitized = true;
                 }
@@ -344,8 +350,13 @@ pub(crate) fn is_reserved(name: &str) -> bool {
     name == "time" || name.starts_with('_')
 }
 
-/// The text a value reads back as after the encoding policy (for tests and users who
-/// compare what they stored with what they recorded): `None` when it is not stored.
+/// A field key as the servers store it after the encoding policy.
+pub fn stored_field_key(text: &str) -> String {
+    stored_text(text).replace('"', "\u{FFFD}")
+}
+
+/// A series name, tag key or tag value as the servers store it after the encoding
+/// policy (for comparing what was stored with what was recorded).
 pub fn stored_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let chars: Vec<char> = text.chars().collect();
