@@ -18,7 +18,13 @@ const BASE_NS: i64 = 1_700_000_000_000_000_000;
 async fn hostile_points_round_trip_through_victoria_metrics_v2_gzip() {
     let vm = common::Victoria::start().await;
     let monitor = Monitor::builder()
-        .influx(InfluxConfig::v2("127.0.0.1", vm.port, "org", "bucket", "secret-token"))
+        .influx(InfluxConfig::v2(
+            "127.0.0.1",
+            vm.port,
+            "org",
+            "bucket",
+            "secret-token",
+        ))
         .gzip_level(1)
         .flushing_period(Duration::from_millis(100))
         .start()
@@ -37,16 +43,25 @@ async fn hostile_points_round_trip_through_victoria_metrics_v2_gzip() {
     assert_eq!(vm.invalid_rows().await, 0, "VictoriaMetrics refused lines");
 
     for (field, expected) in [("f", 0), ("i", 1), ("u", 2), ("b", 3)] {
-        let series = vm.export(&format!("{{__name__=\"hostile_{field}\"}}")).await;
+        let series = vm
+            .export(&format!("{{__name__=\"hostile_{field}\"}}"))
+            .await;
         assert_eq!(series.len() as u64, POINTS, "series of field {field}");
         for s in series {
             let labels = &s["metric"];
             let id = labels["id"].as_str().unwrap();
             let p = &sent[id];
             let tag = |k: &str| stored_text(&hostile::text(p.tag(k).unwrap()));
-            assert_eq!(labels[hostile::TAG_KEY].as_str(), Some(tag(hostile::TAG_KEY).as_str()), "{id}");
+            assert_eq!(
+                labels[hostile::TAG_KEY].as_str(),
+                Some(tag(hostile::TAG_KEY).as_str()),
+                "{id}"
+            );
             assert_eq!(labels["t2"].as_str(), Some(tag("t2").as_str()), "{id}");
-            assert_eq!(s["timestamps"][0].as_i64(), Some(p.timestamp_ns() / 1_000_000));
+            assert_eq!(
+                s["timestamps"][0].as_i64(),
+                Some(p.timestamp_ns() / 1_000_000)
+            );
             let got = s["values"][0].as_f64().unwrap();
             let want = match (expected, p.field(field).unwrap()) {
                 (0, FieldValue::Float(f)) => *f,

@@ -13,7 +13,8 @@
 //! |---|---|
 //! | comma, space (and `=` outside the series name) in names and tag values | escaped with `\` |
 //! | `"` and `\` in string fields | escaped with `\` |
-//! | `\n` or `\r` anywhere | replaced by U+FFFD (`sanitized`) |
+//! | `\n` or `\r` anywhere; tab or NUL in a name or tag value | replaced by U+FFFD (`sanitized`): InfluxDB 3's parser ends a name at a tab |
+//! | a series name starting with `#` | the `#` is replaced by U+FFFD (`sanitized`): the line would be a comment |
 //! | `"` in a field key | replaced by U+FFFD (`sanitized`): VictoriaMetrics takes it for the start of a string value |
 //! | `\` in a name or tag value followed by `\`, space, comma, `=` or ending it | replaced by U+FFFD (`sanitized`): InfluxDB 1.x and VictoriaMetrics read these differently, and a trailing `\` cannot be written at all |
 //! | any other `\` in a name or tag value | written as is (both servers keep it) |
@@ -250,10 +251,12 @@ impl Encoder {
     fn write_escaped(&mut self, out: &mut Vec<u8>, text: &str, element: Element) {
         let bytes = text.as_bytes();
         // Fast path: nothing to escape or replace (the common case of static names).
-        if !bytes
-            .iter()
-            .any(|&b| matches!(b, b',' | b' ' | b'=' | b'\\' | b'\n' | b'\r' | b'"'))
-        {
+        if !bytes.iter().any(|&b| {
+            matches!(
+                b,
+                b',' | b' ' | b'=' | b'\\' | b'\n' | b'\r' | b'\t' | 0 | b'"' | b'#'
+            )
+        }) {
             out.extend_from_slice(bytes);
             return;
         }
@@ -268,7 +271,11 @@ impl Encoder {
                     out.push(b'\\');
                     out.push(b);
                 }
-                b'\n' | b'\r' => {
+                b'\n' | b'\r' | b'\t' | 0 => {
+                    out.extend_from_slice(REPLACEMENT);
+                    sanitized = true;
+                }
+                b'#' if i == 0 && element == Element::Series => {
                     out.extend_from_slice(REPLACEMENT);
                     sanitized = true;
                 }
@@ -279,7 +286,9 @@ impl Encoder {
                 b'\\' => {
                     let ambiguous = match bytes.get(i + 1) {
                         None => true,
-                        Some(next) => matches!(next, b'\\' | b' ' | b',' | b'=' | b'\n' | b'\r'),
+                        Some(next) => {
+                            matches!(next, b'\\' | b' ' | b',' | b'=' | b'\n' | b'\r' | b'\t' | 0)
+                        }
                     };
                     if ambiguous {
                         out.extend_from_slice(REPLACEMENT);
@@ -350,6 +359,16 @@ pub(crate) fn is_reserved(name: &str) -> bool {
     name == "time" || name.starts_with('_')
 }
 
+/// A series name as the servers store it after the encoding policy (a leading `#`
+/// would make the line a comment).
+pub fn stored_series(text: &str) -> String {
+    let stored = stored_text(text);
+    match stored.strip_prefix('#') {
+        Some(rest) => format!("\u{FFFD}{rest}"),
+        None => stored,
+    }
+}
+
 /// A field key as the servers store it after the encoding policy.
 pub fn stored_field_key(text: &str) -> String {
     stored_text(text).replace('"', "\u{FFFD}")
@@ -362,11 +381,13 @@ pub fn stored_text(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         match c {
-            '\n' | '\r' => out.push('\u{FFFD}'),
+            '\n' | '\r' | '\t' | '\0' => out.push('\u{FFFD}'),
             '\\' => {
                 let ambiguous = match chars.get(i + 1) {
                     None => true,
-                    Some(next) => matches!(next, '\\' | ' ' | ',' | '=' | '\n' | '\r'),
+                    Some(next) => {
+                        matches!(next, '\\' | ' ' | ',' | '=' | '\n' | '\r' | '\t' | '\0')
+                    }
                 };
                 out.push(if ambiguous { '\u{FFFD}' } else { '\\' });
             }

@@ -1,0 +1,203 @@
+//! Configuration: good files load; each bad key gives its own clear error naming it.
+
+use std::io::Write;
+
+use monitoring::{Config, Error, StorageType};
+
+fn file(ext: &str, text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(ext).tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+const GOOD_TOML: &str = r#"
+[service]
+port = 5000
+
+[monitoring]
+send_data_for_monitoring = true
+storage_type = "influx"
+flushing_period = 2.5
+use_ssl = false
+service = "luna-handlers"
+
+[monitoring.influx]
+version = 2
+host = "127.0.0.1"
+port = 8086
+organization = "luna"
+bucket = "luna_monitoring"
+token = "very-secret-token"
+"#;
+
+#[test]
+fn good_toml_loads_with_defaults() {
+    let f = file(".toml", GOOD_TOML);
+    let c = Config::load(f.path()).unwrap();
+    assert_eq!(c.flushing_period, 2.5);
+    assert_eq!(c.batch_size, 5000);
+    assert_eq!(c.gzip_level, 1);
+    assert_eq!(c.effective_storage_type(), StorageType::Influx);
+    let influx = c.influx.as_ref().unwrap();
+    assert_eq!(influx.bucket, "luna_monitoring");
+    assert_eq!(influx.token.expose(), "very-secret-token");
+    assert!(!format!("{c:?}").contains("very-secret-token"));
+}
+
+#[test]
+fn good_json_loads() {
+    let f = file(
+        ".json",
+        r#"{"monitoring": {"storage_type": "influx", "influx": {"version": 1, "database": "luna", "username": "u", "password": "p4ss"}}}"#,
+    );
+    let c = Config::load(f.path()).unwrap();
+    let influx = c.influx.as_ref().unwrap();
+    assert_eq!((influx.version, influx.database.as_str()), (1, "luna"));
+    assert!(!format!("{c:?}").contains("p4ss"));
+}
+
+#[test]
+fn no_section_means_stdout() {
+    let c = Config::from_toml_str("[other]\na = 1\n").unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.effective_storage_type(), StorageType::Stdout);
+}
+
+fn key_of(text: &str) -> (String, String) {
+    let result = Config::from_toml_str(text).and_then(|c| c.validate().map(|_| c));
+    match result {
+        Err(Error::Config { key, message }) => (key, message),
+        other => panic!("expected a config error for {text:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn each_bad_key_names_itself() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[monitoring]\nflushing_perod = 1\n",
+            "monitoring.flushing_perod",
+            "unknown field `flushing_perod`",
+        ),
+        (
+            "[monitoring]\nflushing_period = \"soon\"\n",
+            "monitoring.flushing_period",
+            "invalid type",
+        ),
+        (
+            "[monitoring]\nflushing_period = 0\n",
+            "monitoring.flushing_period",
+            "positive",
+        ),
+        (
+            "[monitoring]\nflushing_period = -1\n",
+            "monitoring.flushing_period",
+            "positive",
+        ),
+        (
+            "[monitoring]\nbatch_size = 0\n",
+            "monitoring.batch_size",
+            "at least 1",
+        ),
+        (
+            "[monitoring]\ngzip_level = 12\n",
+            "monitoring.gzip_level",
+            "0 (off) to 9",
+        ),
+        (
+            "[monitoring]\nstorage_type = \"kafka\"\n",
+            "monitoring.storage_type",
+            "unknown variant",
+        ),
+        (
+            "[monitoring]\nstorage_type = \"file\"\n",
+            "monitoring.file",
+            "required",
+        ),
+        (
+            "[monitoring]\nstorage_type = \"influx\"\n",
+            "monitoring.influx",
+            "required",
+        ),
+        (
+            "[monitoring]\nsend_data_for_monitoring = \"yes\"\n",
+            "monitoring.send_data_for_monitoring",
+            "invalid type",
+        ),
+        (
+            "[monitoring]\nmax_buffered_points = 10\n",
+            "monitoring.max_buffered_points",
+            "at least batch_size",
+        ),
+        (
+            "[monitoring.influx]\nport = 70000\n",
+            "monitoring.influx.port",
+            "invalid value",
+        ),
+        (
+            "[monitoring.influx]\nport = 0\nbucket=\"b\"\norganization=\"o\"\ntoken=\"t\"\n",
+            "monitoring.influx.port",
+            "must not be 0",
+        ),
+        (
+            "[monitoring.influx]\nversion = 3\n",
+            "monitoring.influx.version",
+            "must be 1 or 2",
+        ),
+        (
+            "[monitoring.influx]\nbucket = \"b\"\ntoken = \"t\"\n",
+            "monitoring.influx.organization",
+            "required",
+        ),
+        (
+            "[monitoring.influx]\norganization = \"o\"\ntoken = \"t\"\n",
+            "monitoring.influx.bucket",
+            "required",
+        ),
+        (
+            "[monitoring.influx]\norganization = \"o\"\nbucket = \"b\"\n",
+            "monitoring.influx.token",
+            "required",
+        ),
+        (
+            "[monitoring.influx]\nversion = 1\n",
+            "monitoring.influx.database",
+            "required",
+        ),
+        (
+            "[monitoring.influx]\nhots = \"x\"\n",
+            "monitoring.influx.hots",
+            "unknown field `hots`",
+        ),
+    ];
+    for (text, key, message) in cases {
+        let (got_key, got_message) = key_of(text);
+        assert_eq!(&got_key, key, "{text:?}: {got_message}");
+        assert!(got_message.contains(message), "{text:?}: {got_message}");
+        let shown = Error::Config {
+            key: got_key,
+            message: got_message,
+        }
+        .to_string();
+        assert!(shown.contains(key), "{shown}");
+    }
+}
+
+#[test]
+fn unreadable_file_is_a_clear_error() {
+    let e = Config::load("/nonexistent/monitoring.toml").unwrap_err();
+    assert!(
+        e.to_string().contains("/nonexistent/monitoring.toml"),
+        "{e}"
+    );
+}
+
+#[test]
+fn env_overrides_secrets() {
+    // The only test in this binary touching these variables.
+    std::env::set_var("MONITORING_INFLUX_TOKEN", "from-env");
+    let f = file(".toml", GOOD_TOML);
+    let c = Config::load(f.path()).unwrap();
+    std::env::remove_var("MONITORING_INFLUX_TOKEN");
+    assert_eq!(c.influx.unwrap().token.expose(), "from-env");
+}
