@@ -274,19 +274,35 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Monitor>) -> R) -> R {
     call(GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref())
 }
 
-/// True when a current monitor exists and records.
+/// Where a request will be recorded, decided when it starts.
+pub(crate) enum Target {
+    /// The process-wide default (no reference kept: the request path stays free of
+    /// shared reference counts).
+    Global,
+    /// A monitor installed with [`Monitor::scope`]; kept so that a request dropped
+    /// outside the scope (cancelled, panicked) is still recorded into it.
+    Scoped(Monitor),
+}
+
+/// The target of a request starting now, or `None` when nothing records.
 #[inline]
-pub(crate) fn recording_enabled() -> bool {
-    with_current(|m| m.is_some_and(|m| m.shared.enabled))
+pub(crate) fn request_target() -> Option<Target> {
+    if let Ok(Some(scoped)) = SCOPED.try_with(|s| s.try_borrow().ok().and_then(|s| s.clone())) {
+        return scoped.shared.enabled.then_some(Target::Scoped(scoped));
+    }
+    with_current(|m| m.is_some_and(|m| m.shared.enabled)).then_some(Target::Global)
 }
 
 #[inline]
-pub(crate) fn record_request(record: RequestRecord) {
-    with_current(|m| {
-        if let Some(m) = m {
-            m.push(Record::Request(record));
-        }
-    });
+pub(crate) fn record_request(target: Target, record: RequestRecord) {
+    match target {
+        Target::Scoped(m) => m.push(Record::Request(record)),
+        Target::Global => with_current(|m| {
+            if let Some(m) = m {
+                m.push(Record::Request(record));
+            }
+        }),
+    }
 }
 
 /// Records a point into the current monitor (scoped or global); a no-op without one.

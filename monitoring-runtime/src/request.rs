@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::context::{self, Extras, RequestContext};
+use crate::monitor::Target;
 use crate::point::{TagValue, Text};
 
 /// Status recorded for a request whose future was dropped before completing
@@ -207,6 +208,7 @@ impl RequestRecord {
 enum State {
     Pending(Option<Text>),
     Running {
+        target: Target,
         start: Instant,
         request_id: RequestId,
         context: Option<RequestContext>,
@@ -276,18 +278,19 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         if let State::Pending(given) = this.state {
-            if !crate::monitor::recording_enabled() {
-                *this.state = State::Done;
-            } else {
+            if let Some(target) = crate::monitor::request_target() {
                 let request_id = match given.take().or_else(context::take_incoming_id) {
                     Some(id) => RequestId::Given(id),
                     None => RequestId::Generated(crate::id::random_u128()),
                 };
                 *this.state = State::Running {
+                    target,
                     start: Instant::now(),
                     request_id,
                     context: Some(RequestContext::default()),
                 };
+            } else {
+                *this.state = State::Done;
             }
         }
         let State::Running { context, .. } = this.state else {
@@ -305,6 +308,7 @@ where
 
 fn finish(route: &'static RouteMeta, state: &mut State, status: Status) {
     let State::Running {
+        target,
         start,
         request_id,
         context,
@@ -321,5 +325,5 @@ fn finish(route: &'static RouteMeta, state: &mut State, status: Status) {
         request_id,
         extras: context.and_then(|c| c.extras),
     };
-    crate::monitor::record_request(record);
+    crate::monitor::record_request(target, record);
 }
