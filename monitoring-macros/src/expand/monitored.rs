@@ -3,7 +3,7 @@
 //! pointing at the user's lines.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Error, ItemFn, ReturnType};
 
@@ -55,18 +55,39 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream>
         };
         &__MONITORING_ROUTE
     }};
+    // With a nameable return type the body gets it as its type, so inference (`?`,
+    // integer literals) works as in the original function and errors name the type.
+    let body = |block: &dyn quote::ToTokens| match &func.sig.output {
+        ReturnType::Type(_, ty) if !contains_impl(ty) => quote! {
+            async move {
+                let __monitoring_output: #ty = #block;
+                // Unreachable when the body diverges (a handler that always panics).
+                #[allow(unreachable_code)]
+                return __monitoring_output;
+            }
+        },
+        _ => quote!(async move #block),
+    };
+    // The call is spanned on the return type: an unmappable type is reported there.
+    let call = quote_spanned! {output_span=>
+        #monitored(__monitoring_route, __monitoring_request_id, __monitoring_body)
+    };
     if func.sig.asyncness.is_some() {
-        let block = &func.block;
+        let inner = body(&func.block);
         func.block = Box::new(syn::parse_quote! {{
+            let __monitoring_route = #meta;
             let __monitoring_request_id = #request_id;
-            #monitored(#meta, __monitoring_request_id, async move #block).await
+            let __monitoring_body = #inner;
+            #call.await
         }});
     } else if let Some(inner) = async_trait_block(&mut func.block) {
         let original = inner.clone();
         *inner = syn::parse_quote! {
             async move {
+                let __monitoring_route = #meta;
                 let __monitoring_request_id = #request_id;
-                #monitored(#meta, __monitoring_request_id, #original).await
+                let __monitoring_body = #original;
+                #call.await
             }
         };
     } else {
@@ -76,4 +97,12 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream>
         ));
     }
     Ok(quote!(#func))
+}
+
+/// `impl Trait` cannot be named in a `let`, so such bodies keep an inferred type.
+fn contains_impl(ty: &syn::Type) -> bool {
+    ty.to_token_stream()
+        .into_iter()
+        .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+        || matches!(ty, syn::Type::ImplTrait(_))
 }

@@ -3,7 +3,8 @@
 //! values are omitted when `None`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{DeriveInput, Error};
 
 use crate::ast::{Container, Derive, Errors};
@@ -75,15 +76,17 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
         seen.push((name.clone(), a.tag));
         if a.tag {
+            let convert = quote_spanned!(field.ty.span()=> #krate::__private::ToTagValue::to_tag_value(&self.#ident));
             statements.push(quote! {
-                if let ::core::option::Option::Some(__v) = #krate::__private::ToTagValue::to_tag_value(&self.#ident) {
+                if let ::core::option::Option::Some(__v) = #convert {
                     __monitoring_point.add_tag(#name, __v);
                 }
             });
         } else {
             field_count += 1;
+            let convert = quote_spanned!(field.ty.span()=> #krate::__private::ToFieldValue::to_field_value(&self.#ident));
             statements.push(quote! {
-                if let ::core::option::Option::Some(__v) = #krate::__private::ToFieldValue::to_field_value(&self.#ident) {
+                if let ::core::option::Option::Some(__v) = #convert {
                     __monitoring_point.add_field(#name, __v);
                 }
             });

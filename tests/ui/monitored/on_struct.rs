@@ -1,0 +1,6 @@
+use monitoring::monitored;
+
+#[monitored(route = "GET:/a")]
+struct Handler;
+
+fn main() {}

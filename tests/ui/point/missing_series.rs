@@ -1,0 +1,8 @@
+use monitoring::MonitoringPoint;
+
+#[derive(MonitoringPoint)]
+struct Licensing {
+    balance: i64,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use monitoring::timed_field;
+
+#[timed_field("")]
+fn save() {}
+
+fn main() {}

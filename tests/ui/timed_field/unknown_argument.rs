@@ -1,0 +1,6 @@
+use monitoring::timed_field;
+
+#[timed_field("save_time", unit = "ms")]
+fn save() {}
+
+fn main() {}

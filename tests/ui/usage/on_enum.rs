@@ -1,0 +1,8 @@
+use monitoring::UsageStatistics;
+
+#[derive(UsageStatistics)]
+enum Counters {
+    A,
+}
+
+fn main() {}

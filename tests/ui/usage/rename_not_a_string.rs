@@ -1,0 +1,9 @@
+use monitoring::UsageStatistics;
+
+#[derive(UsageStatistics)]
+struct Counters {
+    #[usage(rename = faces)]
+    faces: u64,
+}
+
+fn main() {}

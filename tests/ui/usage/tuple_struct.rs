@@ -1,0 +1,6 @@
+use monitoring::UsageStatistics;
+
+#[derive(UsageStatistics)]
+struct Counters(u64);
+
+fn main() {}
