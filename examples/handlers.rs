@@ -1,1 +1,431 @@
-fn main() {}
+//! A service shaped like the seed's luna-handlers, monitored with one attribute per
+//! handler.
+//!
+//! ```text
+//! cargo run --example handlers --features axum -- --demo          # embedded default
+//! cargo run --example handlers --features axum -- --config monitoring.toml
+//! ```
+//!
+//! `--demo` starts the service on 127.0.0.1, sends it a mix of requests over real HTTP
+//! (some failing), shuts down gracefully (everything flushed), writes the points as line
+//! protocol to `--out` (default `monitoring-demo.lp`) and prints a per-route summary.
+//! With `--config FILE` the points go where its `monitoring` section says (InfluxDB).
+//! Without `--demo` it serves until SIGINT/SIGTERM, then flushes and exits.
+#![allow(dead_code)] // the integration test includes this file as a module
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::extract::{Json, Path};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use http::StatusCode;
+use monitoring::luna::{EstimatorUsages, LicenseStatus, Licensing};
+use monitoring::{
+    monitored, timed_field, Capture, Config, FieldValue, Monitor, MonitorBuilder, MonitoredError,
+    MonitoringPoint, TagValue, UsageStatistics,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The seed's error answer: an HTTP status, a LUNA error code and a description.
+#[derive(Debug)]
+pub struct LunaError {
+    status: StatusCode,
+    error_code: u32,
+    desc: &'static str,
+}
+
+impl LunaError {
+    const BAD_IMAGE: LunaError = LunaError {
+        status: StatusCode::BAD_REQUEST,
+        error_code: 12031,
+        desc: "Failed to decode image",
+    };
+    const HANDLER_NOT_FOUND: LunaError = LunaError {
+        status: StatusCode::NOT_FOUND,
+        error_code: 22002,
+        desc: "Handler not found",
+    };
+}
+
+impl MonitoredError for LunaError {
+    fn status_code(&self) -> u16 {
+        self.status.as_u16()
+    }
+    fn error_code(&self) -> Option<TagValue> {
+        Some(self.error_code.into())
+    }
+}
+
+impl IntoResponse for LunaError {
+    fn into_response(self) -> Response {
+        let body = json!({"error_code": self.error_code, "desc": self.desc, "detail": self.desc});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type Reply = Result<(StatusCode, Json<Value>), LunaError>;
+
+/// The request body of the image handlers.
+#[derive(Deserialize)]
+pub struct Images {
+    images: Vec<String>,
+}
+
+/// Pretends to fetch images; an empty one cannot be decoded.
+#[timed_field("download_images_time")]
+async fn download_images(images: &[String]) -> Result<usize, LunaError> {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    if images.iter().any(|i| i.is_empty()) {
+        return Err(LunaError::BAD_IMAGE);
+    }
+    Ok(images.len())
+}
+
+#[timed_field("load_images_for_processing_time")]
+fn load_images(n: usize) -> usize {
+    n
+}
+
+#[timed_field("save_warps_time")]
+async fn save_warps() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+#[timed_field("save_samples_time")]
+async fn save_samples() {
+    tokio::time::sleep(Duration::from_micros(500)).await;
+}
+
+fn estimate(faces: usize, descriptors: bool) {
+    let faces = faces as u64;
+    EstimatorUsages {
+        face_detector_usages: faces,
+        landmarks68_detector_usages: faces,
+        head_pose_estimator_usages: faces,
+        face_descriptor_extractor_usages: if descriptors { faces } else { 0 },
+        ..Default::default()
+    }
+    .record();
+}
+
+#[monitored(route = "POST:/detector")]
+async fn detector(Json(body): Json<Images>) -> Reply {
+    let n = download_images(&body.images).await?;
+    let faces = load_images(n);
+    estimate(faces, false);
+    save_warps().await;
+    Ok((StatusCode::CREATED, Json(json!({"faces": faces}))))
+}
+
+#[monitored(route = "POST:/extractor")]
+async fn extractor(Json(body): Json<Images>) -> Reply {
+    let n = download_images(&body.images).await?;
+    estimate(n, true);
+    save_samples().await;
+    Ok((StatusCode::CREATED, Json(json!({"descriptors": n}))))
+}
+
+const HANDLERS: [&str; 2] = [
+    "b1a1e1c0-0000-4000-8000-000000000001",
+    "b1a1e1c0-0000-4000-8000-000000000002",
+];
+
+#[timed_field("face_sample_storage_policy_time")]
+async fn face_sample_storage_policy() {
+    tokio::time::sleep(Duration::from_micros(300)).await;
+}
+
+#[timed_field("match_policy_time")]
+async fn match_policy() {
+    tokio::time::sleep(Duration::from_micros(300)).await;
+}
+
+#[timed_field("event_storage_policy_time")]
+async fn event_storage_policy() {
+    tokio::time::sleep(Duration::from_micros(300)).await;
+}
+
+#[monitored(route = "POST:/handlers/{handler_id}/events")]
+async fn events(Path(handler_id): Path<String>, Json(body): Json<Images>) -> Reply {
+    monitoring::add_tag("handler_id", handler_id.clone());
+    if !HANDLERS.contains(&handler_id.as_str()) {
+        return Err(LunaError::HANDLER_NOT_FOUND);
+    }
+    let n = download_images(&body.images).await?;
+    estimate(n, true);
+    face_sample_storage_policy().await;
+    match_policy().await;
+    event_storage_policy().await;
+    Ok((StatusCode::CREATED, Json(json!({"events": n}))))
+}
+
+#[monitored(route = "GET:/version")]
+async fn version() -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::OK,
+        Json(json!({"Version": {"api": 6, "major": 1}})),
+    )
+}
+
+/// The service's routes.
+pub fn app() -> Router {
+    Router::new()
+        .route("/detector", post(detector))
+        .route("/extractor", post(extractor))
+        .route("/handlers/{handler_id}/events", post(events))
+        .route("/version", get(version))
+        .layer(monitoring::RequestIdLayer)
+}
+
+/// Records the licensing point the seed sends after a license check.
+fn check_license() {
+    Licensing {
+        license_status: LicenseStatus::Ok,
+        liveness_balance: 100_000,
+        warnings: None,
+        errors: None,
+    }
+    .record();
+}
+
+/// What the demo sent: requests and failures per route.
+#[derive(Debug, Default)]
+pub struct Sent {
+    /// Requests sent, by route.
+    pub requests: BTreeMap<&'static str, u64>,
+    /// Requests that failed (status >= 400), by route.
+    pub failed: BTreeMap<&'static str, u64>,
+}
+
+/// Sends the demo's mix of requests over real HTTP.
+pub async fn send_mix(addr: SocketAddr, rounds: u64) -> Sent {
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let mut sent = Sent::default();
+    for i in 0..rounds {
+        let bad = i % 5 == 4;
+        let images = if bad {
+            r#"{"images": ["aGVsbG8=", ""]}"#
+        } else {
+            r#"{"images": ["aGVsbG8=", "d29ybGQ="]}"#
+        };
+        let handler = if i % 7 == 6 {
+            "not-a-handler"
+        } else {
+            HANDLERS[(i % 2) as usize]
+        };
+        let calls: [(&'static str, reqwest::RequestBuilder, bool); 4] = [
+            (
+                "POST:/detector",
+                client.post(format!("{base}/detector")).body(images),
+                bad,
+            ),
+            (
+                "POST:/extractor",
+                client.post(format!("{base}/extractor")).body(images),
+                bad,
+            ),
+            (
+                "POST:/handlers/{handler_id}/events",
+                client
+                    .post(format!("{base}/handlers/{handler}/events"))
+                    .body(images),
+                bad || handler == "not-a-handler",
+            ),
+            ("GET:/version", client.get(format!("{base}/version")), false),
+        ];
+        for (route, request, fails) in calls {
+            let response = request
+                .header("content-type", "application/json")
+                .header("X-Request-Id", format!("demo-{i}-{route}"))
+                .send()
+                .await
+                .expect("the demo service answers");
+            assert_eq!(
+                response.status().as_u16() >= 400,
+                fails,
+                "{route} round {i}"
+            );
+            *sent.requests.entry(route).or_default() += 1;
+            if fails {
+                *sent.failed.entry(route).or_default() += 1;
+            }
+        }
+    }
+    sent
+}
+
+/// Starts the monitor from `config` (or the embedded default), with a capture sink
+/// for the summary.
+pub fn start_monitor(config: Option<Config>, out: Option<PathBuf>) -> (Monitor, Capture) {
+    let capture = Capture::new();
+    let mut builder = match config {
+        Some(config) => MonitorBuilder::new(config),
+        None => Monitor::builder().service("luna-handlers"),
+    };
+    if let Some(out) = out {
+        builder = builder.file(out);
+    }
+    let monitor = builder
+        .capture(&capture)
+        .start()
+        .expect("valid monitoring configuration");
+    monitor.install_global();
+    (monitor, capture)
+}
+
+/// The demo: serve, send the mix, shut down gracefully, summarize.
+pub async fn demo(
+    config: Option<Config>,
+    out: Option<PathBuf>,
+    rounds: u64,
+) -> (Sent, Capture, monitoring::FlushReport) {
+    let (monitor, capture) = start_monitor(config, out);
+    check_license();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app())
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let sent = send_mix(addr, rounds).await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    let report = monitor.shutdown().await;
+    Monitor::uninstall_global();
+    (sent, capture, report)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank]
+}
+
+/// A per-route table: count, errors, p50 and p99 execution time.
+pub fn summary(capture: &Capture) -> String {
+    let mut routes: BTreeMap<String, (u64, u64, Vec<f64>)> = BTreeMap::new();
+    for p in capture.series("requests") {
+        let Some(TagValue::Text(route)) = p.tag("route") else {
+            continue;
+        };
+        let entry = routes.entry(route.to_string()).or_default();
+        entry.0 += 1;
+        if let Some(FieldValue::Float(t)) = p.field("execution_time") {
+            entry.2.push(*t);
+        }
+    }
+    for p in capture.series("errors") {
+        if let Some(TagValue::Text(route)) = p.tag("route") {
+            routes.entry(route.to_string()).or_default().1 += 1;
+        }
+    }
+    let mut out = format!(
+        "{:<38} {:>6} {:>6} {:>10} {:>10}\n",
+        "route", "count", "errors", "p50 ms", "p99 ms"
+    );
+    for (route, (count, errors, mut times)) in routes {
+        times.sort_by(f64::total_cmp);
+        out += &format!(
+            "{route:<38} {count:>6} {errors:>6} {:>10.3} {:>10.3}\n",
+            percentile(&times, 50.0) * 1e3,
+            percentile(&times, 99.0) * 1e3
+        );
+    }
+    out
+}
+
+async fn serve(config: Option<Config>, addr: SocketAddr) {
+    let (monitor, _capture) = start_monitor(config, None);
+    check_license();
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    eprintln!("serving on http://{}", listener.local_addr().unwrap());
+    axum::serve(listener, app())
+        .with_graceful_shutdown(async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("signal");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        })
+        .await
+        .expect("serve");
+    let report = monitor.shutdown().await;
+    eprintln!(
+        "monitoring flushed: complete = {}, dropped = {:?}",
+        report.complete,
+        report.dropped()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut config = None;
+    let mut demo_mode = false;
+    let mut out = PathBuf::from("monitoring-demo.lp");
+    let mut addr: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--demo" => demo_mode = true,
+            "--config" => {
+                let path = args.next().expect("--config FILE");
+                config = Some(Config::load(&path).unwrap_or_else(|e| {
+                    eprintln!("error: {e}");
+                    std::process::exit(2)
+                }));
+            }
+            "--out" => out = PathBuf::from(args.next().expect("--out FILE")),
+            "--listen" => {
+                addr = args
+                    .next()
+                    .expect("--listen ADDR")
+                    .parse()
+                    .expect("address")
+            }
+            other => {
+                eprintln!("unknown argument {other}; see the header of examples/handlers.rs");
+                std::process::exit(2)
+            }
+        }
+    }
+    if !demo_mode {
+        serve(config, addr).await;
+        return;
+    }
+    let file = config.is_none().then(|| {
+        let _ = std::fs::remove_file(&out);
+        out.clone()
+    });
+    let (sent, capture, report) = demo(config, file.clone(), 50).await;
+    let total: u64 = sent.requests.values().sum();
+    let failed: u64 = sent.failed.values().sum();
+    println!(
+        "sent {total} requests ({failed} failing) over HTTP; monitoring flushed: complete = {}",
+        report.complete
+    );
+    print!("{}", summary(&capture));
+    if let Some(file) = file {
+        println!(
+            "{} points written as line protocol to {}",
+            capture.len(),
+            file.display()
+        );
+    }
+    if report.dropped().total() > 0 {
+        println!("dropped: {:?}", report.dropped());
+    }
+}
