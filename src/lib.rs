@@ -50,7 +50,7 @@ pub use monitoring_runtime::*;
 ///
 /// - `route = "METHOD:/resource"` (required): checked at compile time.
 /// - `request_id = <expr>` (optional): else the `LUNA-Request-Id` / `X-Request-Id`
-///   header (through [`RequestIdLayer`](crate::RequestIdLayer), feature `axum`), else
+///   header (through [`RequestIdLayer`], feature `axum`), else
 ///   generated as `<unix seconds>,<uuid4>`.
 /// - `crate = "path"` (optional): where `monitoring` is, for crates re-exporting it.
 ///

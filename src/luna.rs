@@ -4,7 +4,7 @@
 use crate::{MonitoringPoint, UsageStatistics};
 
 /// The LUNA SDK estimator counters of one request; record with
-/// [`UsageStatistics::record`](crate::UsageStatistics::record).
+/// [`UsageStatistics::record`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, UsageStatistics)]
 #[allow(missing_docs)]
 pub struct EstimatorUsages {

@@ -144,7 +144,10 @@ pub fn add_time(key: impl Into<Text>, elapsed: Duration) {
 
 /// Adds counter values to the current request's `usages_statistic` point. Returns false
 /// (and does nothing) outside a monitored request.
-pub(crate) fn add_usages(counters: &mut dyn FnMut(&mut dyn FnMut(&'static str, u64))) -> bool {
+/// Calls its argument with each `(counter name, value)`.
+pub(crate) type CounterVisitor<'a> = &'a mut dyn FnMut(&mut dyn FnMut(&'static str, u64));
+
+pub(crate) fn add_usages(counters: CounterVisitor<'_>) -> bool {
     let mut added = false;
     with_context(|ctx| {
         added = true;
@@ -205,11 +208,9 @@ impl Drop for FieldTimer {
 /// let n = monitoring_runtime::time_field("load_images_for_processing_time", async { 42 }).await;
 /// # }
 /// ```
-pub fn time_field<F: Future>(key: &'static str, future: F) -> impl Future<Output = F::Output> {
-    async move {
-        let _timer = FieldTimer::start(key);
-        future.await
-    }
+pub async fn time_field<F: Future>(key: &'static str, future: F) -> F::Output {
+    let _timer = FieldTimer::start(key);
+    future.await
 }
 
 /// Takes the request id the tower layer handed down, if any.

@@ -1,7 +1,7 @@
 //! The monitor handle: what the request path records into, and the global default.
 //!
 //! A [`Monitor`] is cheap to clone. Recording pushes onto a bounded lock-free queue and
-//! never blocks or awaits; the background [worker](crate::worker) drains it.
+//! never blocks or awaits; the background worker (`worker.rs`) drains it.
 
 use std::cell::RefCell;
 use std::future::Future;

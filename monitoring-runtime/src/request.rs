@@ -3,7 +3,7 @@
 //! `#[monitored(route = "...")]` wraps a handler's body in [`Monitored`]. The future
 //! reads the clock when first polled and when it completes, maps the handler's return
 //! value to a status (and error code) through [`ResponseStatus`], and pushes one
-//! [`RequestRecord`] to the monitor's queue: two clock reads and one lock-free push.
+//! `RequestRecord` to the monitor's queue: two clock reads and one lock-free push.
 //! Everything else (timestamps, request-id text, points, encoding) happens in the
 //! background flusher.
 //!

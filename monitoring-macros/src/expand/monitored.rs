@@ -74,12 +74,12 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream>
     };
     if func.sig.asyncness.is_some() {
         let inner = body(&func.block);
-        func.block = Box::new(syn::parse_quote! {{
+        *func.block = syn::parse_quote! {{
             let __monitoring_route = #meta;
             let __monitoring_request_id = #request_id;
             let __monitoring_body = #inner;
             #call.await
-        }});
+        }};
     } else if let Some(inner) = async_trait_block(&mut func.block) {
         let original = inner.clone();
         *inner = syn::parse_quote! {

@@ -1,6 +1,6 @@
 //! Sinks: where batches go. One file per sink; this one holds what they share.
 //!
-//! Each sink has its own bounded queue ([`SinkQueue`]) and its own task, so a slow or
+//! Each sink has its own bounded queue (`SinkQueue`) and its own task, so a slow or
 //! failing sink never holds back the others, the flusher or the request path. The
 //! queue is bounded by points and by bytes; when a database is down long enough to
 //! fill it, the **oldest** batch is dropped (counted as `buffer_full`, logged once per
@@ -10,7 +10,7 @@
 //! |---|---|
 //! | InfluxDB 2.x `/api/v2/write` | `influx_v2.rs` |
 //! | InfluxDB 1.x `/write` | `influx_v1.rs` |
-//! | shared HTTP writer, retries, batch splitting | `http.rs` (policy in [`crate::retry`]) |
+//! | shared HTTP writer, retries, batch splitting | `http.rs` (policy in `retry.rs`) |
 //! | line protocol to stdout or a file | `line_writer.rs` |
 //! | in-memory capture for tests | `capture.rs` |
 //! | user plugins | `plugin.rs` |
