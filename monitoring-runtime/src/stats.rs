@@ -74,8 +74,16 @@ impl DropReason {
 }
 
 /// Dropped point counts by reason.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct DropCounts([u64; 10]);
+
+impl std::fmt::Debug for DropCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.iter().map(|(r, n)| (r.as_str(), n)))
+            .finish()
+    }
+}
 
 impl DropCounts {
     /// Points dropped for `reason`.

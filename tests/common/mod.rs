@@ -281,4 +281,6 @@ impl Drop for Victoria {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+pub mod fault_server;
 pub mod hostile;
+pub mod logs;

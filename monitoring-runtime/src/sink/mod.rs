@@ -297,7 +297,10 @@ impl ExportCx<'_> {
     }
 
     pub(crate) fn dropped(&mut self, reason: DropReason, n: usize, why: &str) {
-        self.failing = true;
+        // Only an outage re-arms the logs when it ends; rejected data is logged once.
+        if reason == DropReason::RetryExhausted {
+            self.failing = true;
+        }
         self.queue.drop_points(reason, n, why);
     }
 

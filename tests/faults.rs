@@ -1,0 +1,390 @@
+//! Failure behaviour against a programmable local HTTP server: what real servers cannot
+//! do on cue. Every test stops by itself; time bounds are lower bounds (retry delays),
+//! never "fast enough" guesses.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::fault_server::{self, FaultServer, Reply};
+use common::logs::Logs;
+use monitoring::{DropReason, InfluxConfig, Monitor, MonitorBuilder, Point, Stats};
+
+const TOKEN: &str = "tok-SECRET-4242";
+const PASSWORD: &str = "pw-SECRET-9191";
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn influx(version: u8, port: u16) -> InfluxConfig {
+    if version == 2 {
+        InfluxConfig::v2("127.0.0.1", port, "org", "bucket", TOKEN)
+    } else {
+        InfluxConfig::v1("127.0.0.1", port, "db").credentials("user", PASSWORD)
+    }
+}
+
+fn builder(version: u8, port: u16) -> MonitorBuilder {
+    Monitor::builder()
+        .influx(influx(version, port))
+        .retry(ms(50), ms(400), Duration::from_secs(20))
+        .request_timeout(ms(500))
+        .flushing_period(ms(50))
+        .shutdown_timeout(Duration::from_secs(10))
+}
+
+fn record(monitor: &Monitor, from: usize, n: usize) {
+    for i in from..from + n {
+        monitor.record(
+            Point::at("m", 1_000 + i as i64)
+                .with_tag("t", "x")
+                .with_field("n", i as i64),
+        );
+    }
+}
+
+/// recorded = written + dropped + buffered, for the one sink.
+fn reconciles(stats: &Stats) -> bool {
+    let sink = &stats.sinks[0];
+    stats.recorded == sink.written + sink.dropped.total() + sink.buffered + stats.dropped.total()
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_on_429_and_503() {
+    for version in [2, 1] {
+        let server = FaultServer::scripted(
+            vec![Reply::retry_after(429, 1), Reply::retry_after(503, 1)],
+            Reply::ok(),
+        )
+        .await;
+        let monitor = builder(version, server.port()).start().unwrap();
+        record(&monitor, 0, 10);
+        let report = monitor.shutdown().await;
+        let sink = report
+            .stats
+            .sink(if version == 2 {
+                "influx_v2"
+            } else {
+                "influx_v1"
+            })
+            .unwrap();
+        assert_eq!((sink.written, sink.retries), (10, 2), "{report:?}");
+        let r = server.requests();
+        assert_eq!(r.len(), 3);
+        for pair in r.windows(2) {
+            let gap = pair[1].at - pair[0].at;
+            assert!(gap >= ms(950), "Retry-After: 1 honoured, waited {gap:?}");
+        }
+        assert_eq!(server.stored().len(), 10);
+    }
+}
+
+#[tokio::test]
+async fn server_errors_and_resets_back_off_exponentially_then_recover() {
+    for version in [2, 1] {
+        let server = FaultServer::scripted(
+            vec![
+                Reply::status(500),
+                Reply::Reset,
+                Reply::status(502),
+                Reply::status(504),
+            ],
+            Reply::ok(),
+        )
+        .await;
+        let monitor = builder(version, server.port()).start().unwrap();
+        record(&monitor, 0, 100);
+        let report = monitor.shutdown().await;
+        assert!(report.complete);
+        assert_eq!(report.stats.sinks[0].written, 100);
+        assert_eq!(report.stats.sinks[0].retries, 4);
+        let r = server.requests();
+        assert_eq!(r.len(), 5);
+        // Equal jitter: retry n waits between half and all of 50 ms * 2^n.
+        for (n, pair) in r.windows(2).enumerate() {
+            let gap = pair[1].at - pair[0].at;
+            let floor = ms(25 << n);
+            assert!(
+                gap >= floor,
+                "retry {n} waited {gap:?} (at least {floor:?})"
+            );
+        }
+        assert_eq!(server.stored_unique().len(), 100);
+    }
+}
+
+#[tokio::test]
+async fn too_large_splits_the_batch_until_it_fits() {
+    let server = FaultServer::start(|r, _| {
+        if r.lines.len() > 100 {
+            Reply::status(413)
+        } else {
+            Reply::ok()
+        }
+    })
+    .await;
+    let monitor = builder(2, server.port()).batch_size(1000).start().unwrap();
+    record(&monitor, 0, 1000);
+    let report = monitor.shutdown().await;
+    assert_eq!(report.stats.sinks[0].written, 1000, "{report:?}");
+    assert_eq!(report.dropped().total(), 0);
+    assert_eq!(server.stored_unique().len(), 1000);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.lines.len() <= 100)
+            .count()
+            >= 10
+    );
+}
+
+#[tokio::test]
+async fn a_bad_line_never_costs_the_good_ones() {
+    let (logs, _guard) = Logs::capture();
+    for version in [2, 1] {
+        let server = FaultServer::start(|_, _| Reply::PartialWrite("poison")).await;
+        let monitor = builder(version, server.port())
+            .batch_size(500)
+            .start()
+            .unwrap();
+        for i in 0..1000i64 {
+            let tag = if [3, 500, 998].contains(&i) {
+                "poison"
+            } else {
+                "fine"
+            };
+            monitor.record(Point::at("m", i).with_tag("t", tag).with_field("n", i));
+        }
+        let report = monitor.shutdown().await;
+        let sink = &report.stats.sinks[0];
+        assert_eq!(sink.written, 997, "{report:?}");
+        assert_eq!(sink.dropped.get(DropReason::Rejected), 3);
+        assert_eq!(sink.retries, 0, "400 is never retried as is");
+        let stored = server.stored_unique();
+        assert_eq!(stored.len(), 997);
+        assert!(stored.iter().all(|l| !l.contains("poison")));
+        // Bisection is logarithmic: well under one request per line.
+        assert!(
+            server.requests().len() < 100,
+            "{} requests",
+            server.requests().len()
+        );
+        assert!(reconciles(&report.stats));
+        assert!(sink
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("partial write"));
+    }
+    let rejected_logs = logs.count("reason=\"rejected\"");
+    assert_eq!(rejected_logs, 2, "logged once per sink: {:#?}", logs.all());
+}
+
+#[tokio::test]
+async fn unauthorized_is_a_configuration_error_without_spinning() {
+    let (logs, _guard) = Logs::capture();
+    let server = FaultServer::start(|_, _| Reply::status(401)).await;
+    let monitor = builder(2, server.port()).batch_size(10).start().unwrap();
+    record(&monitor, 0, 50);
+    let report = monitor.shutdown().await;
+    let sink = &report.stats.sinks[0];
+    assert_eq!(sink.dropped.get(DropReason::Unauthorized), 50);
+    assert_eq!(sink.retries, 0);
+    assert_eq!(
+        server.requests().len(),
+        5,
+        "one request per batch, no retries"
+    );
+    assert_eq!(
+        logs.count("reason=\"unauthorized\""),
+        1,
+        "{:#?}",
+        logs.all()
+    );
+    let error = sink.last_error.clone().unwrap();
+    assert!(
+        error.contains("401") && error.contains("check the token"),
+        "{error}"
+    );
+    // The token went in the header, and nowhere else.
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some(&*format!("Token {TOKEN}"))
+    );
+    let everything = format!("{report:?} {:?} {monitor:?}", logs.all());
+    assert!(!everything.contains(TOKEN), "token leaked");
+}
+
+#[tokio::test]
+async fn basic_auth_for_1x_and_no_secret_in_any_output() {
+    let (logs, _guard) = Logs::capture();
+    let server =
+        FaultServer::scripted(vec![Reply::status(500), Reply::status(403)], Reply::ok()).await;
+    let monitor = builder(1, server.port()).start().unwrap();
+    record(&monitor, 0, 5);
+    let report = monitor.shutdown().await;
+    let r = server.requests();
+    assert!(r[0].header("authorization").unwrap().starts_with("Basic "));
+    assert!(
+        r[0].target.starts_with("/write?db=db&precision=n"),
+        "{}",
+        r[0].target
+    );
+    assert!(!r[0].target.contains(PASSWORD) && !r[0].target.contains("user"));
+    let everything = format!(
+        "{report:?} {:?} {monitor:?} {:?}",
+        logs.all(),
+        monitoring::Config::default()
+    );
+    assert!(!everything.contains(PASSWORD), "password leaked");
+}
+
+#[tokio::test]
+async fn connection_refused_then_the_database_comes_back() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener); // nothing listens: connection refused
+    let monitor = builder(2, port).start().unwrap();
+    record(&monitor, 0, 300);
+    tokio::time::sleep(ms(400)).await;
+    let during = monitor.stats();
+    assert_eq!(during.sinks[0].written, 0);
+    assert!(during.sinks[0].retries >= 1);
+    assert!(
+        during.sinks[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("onnect"),
+        "{during:?}"
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let server = FaultServer::start_on(listener, None, |_, _| Reply::ok());
+    let report = monitor.shutdown().await;
+    assert!(report.complete);
+    assert_eq!(report.stats.sinks[0].written, 300);
+    assert_eq!(report.dropped().total(), 0);
+    assert_eq!(server.stored_unique().len(), 300);
+}
+
+#[tokio::test]
+async fn a_black_hole_never_blocks_recording_and_memory_stays_bounded() {
+    let (logs, _guard) = Logs::capture();
+    let server = FaultServer::start(|_, _| Reply::BlackHole).await;
+    let monitor = builder(2, server.port())
+        .batch_size(100)
+        .max_buffered_points(1000)
+        .request_timeout(ms(200))
+        .shutdown_timeout(ms(500))
+        .start()
+        .unwrap();
+    // The sink is stuck on a request that never answers; recording goes on.
+    let started = Instant::now();
+    for round in 0..10 {
+        record(&monitor, round * 1000, 1000);
+        tokio::time::sleep(ms(60)).await; // let the flusher run
+    }
+    let recording_took = started.elapsed();
+    let during = monitor.stats();
+    let sink = &during.sinks[0];
+    assert!(
+        sink.buffered <= 1000 + 100,
+        "bounded: {} buffered",
+        sink.buffered
+    );
+    assert!(
+        sink.dropped.get(DropReason::BufferFull) >= 8000,
+        "{during:?}"
+    );
+    assert_eq!(sink.written, 0);
+    assert!(reconciles(&during), "{during:?}");
+    assert_eq!(
+        logs.count("reason=\"buffer_full\""),
+        1,
+        "logged once per outage"
+    );
+    assert!(
+        recording_took < Duration::from_secs(5),
+        "{recording_took:?}"
+    );
+    let report = monitor.shutdown().await;
+    assert!(
+        !report.complete,
+        "the shutdown report says what was not written"
+    );
+    let sink = &report.stats.sinks[0];
+    assert_eq!(sink.written, 0);
+    assert_eq!(sink.buffered, 0);
+    assert!(sink.dropped.get(DropReason::ShutdownDeadline) > 0);
+    assert_eq!(report.stats.recorded, 10_000);
+    assert_eq!(report.dropped().total(), 10_000, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_slow_sink_does_not_hold_back_another() {
+    let server = FaultServer::start(|_, _| Reply::Slow(ms(300), Box::new(Reply::ok()))).await;
+    let capture = monitoring::Capture::new();
+    let monitor = builder(2, server.port())
+        .batch_size(10)
+        .capture(&capture)
+        .start()
+        .unwrap();
+    record(&monitor, 0, 100);
+    assert!(capture.wait_for(100, Duration::from_secs(5)).await);
+    assert!(
+        monitor.stats().sink("influx_v2").unwrap().written < 100,
+        "the slow sink is still going"
+    );
+    let report = monitor.shutdown().await;
+    assert_eq!(report.stats.sink("influx_v2").unwrap().written, 100);
+}
+
+#[tokio::test]
+async fn retries_give_up_after_the_maximum_retry_time() {
+    let server = FaultServer::start(|_, _| Reply::status(503)).await;
+    let monitor = builder(2, server.port())
+        .retry(ms(20), ms(50), ms(300))
+        .start()
+        .unwrap();
+    record(&monitor, 0, 20);
+    let report = monitor.shutdown().await;
+    let sink = &report.stats.sinks[0];
+    assert_eq!(
+        sink.dropped.get(DropReason::RetryExhausted),
+        20,
+        "{report:?}"
+    );
+    assert!(sink.retries >= 3);
+}
+
+#[tokio::test]
+async fn https_with_a_custom_ca_for_a_self_signed_server() {
+    let (acceptor, ca_pem) = fault_server::self_signed();
+    let server = FaultServer::start_tls(acceptor, |_, _| Reply::ok()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ca_pem).unwrap();
+
+    let trusted = builder(2, server.port()).tls(Some(ca)).start().unwrap();
+    record(&trusted, 0, 50);
+    let report = trusted.shutdown().await;
+    assert_eq!(report.stats.sinks[0].written, 50, "{report:?}");
+    assert_eq!(server.stored_unique().len(), 50);
+
+    let untrusted = builder(2, server.port())
+        .tls(None)
+        .retry(ms(20), ms(50), ms(200))
+        .start()
+        .unwrap();
+    record(&untrusted, 100, 5);
+    let report = untrusted.shutdown().await;
+    let sink = &report.stats.sinks[0];
+    assert_eq!(sink.written, 0);
+    assert_eq!(sink.dropped.get(DropReason::RetryExhausted), 5);
+    let error = sink.last_error.clone().unwrap_or_default();
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+}
