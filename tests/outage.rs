@@ -1,0 +1,108 @@
+//! A real InfluxDB 1.6.7 killed mid-stream and restarted on the same data directory
+//! while points keep being recorded: stored = recorded − counted drops, with zero drops
+//! when the outage fits the buffer.
+
+mod common;
+
+use std::time::Duration;
+
+use monitoring::{DropReason, InfluxConfig, Monitor, Point};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_that_fits_the_buffer_loses_nothing() {
+    let mut influx = common::Influx1::start().await;
+    influx.create_db("outage").await;
+    let monitor = Monitor::builder()
+        .influx(InfluxConfig::v1("127.0.0.1", influx.port, "outage"))
+        .flushing_period(ms(100))
+        .batch_size(1000)
+        .retry(ms(100), ms(500), Duration::from_secs(60))
+        .request_timeout(Duration::from_secs(2))
+        .shutdown_timeout(Duration::from_secs(20))
+        .start()
+        .unwrap();
+    let recorder = {
+        let monitor = monitor.clone();
+        tokio::spawn(async move {
+            let mut n = 0i64;
+            for _ in 0..400 {
+                for _ in 0..50 {
+                    monitor.record(
+                        Point::at("stream", 1_000_000 + n)
+                            .with_tag("src", "outage")
+                            .with_field("n", n),
+                    );
+                    n += 1;
+                }
+                tokio::time::sleep(ms(10)).await;
+            }
+            n as u64
+        })
+    };
+    tokio::time::sleep(ms(1000)).await;
+    influx.kill();
+    let down = monitor.stats();
+    tokio::time::sleep(ms(3000)).await;
+    let during = monitor.stats();
+    influx.restart().await;
+    let recorded = recorder.await.unwrap();
+    let report = monitor.shutdown().await;
+    assert!(report.complete, "{report:?}");
+    let sink = report.stats.sink("influx_v1").unwrap();
+    let stored = influx.count("outage", "stream", "n").await;
+    eprintln!(
+        "outage: recorded {recorded}, stored {stored}, dropped {:?}, retries {}, written while down {}",
+        report.dropped(),
+        sink.retries,
+        during.sinks[0].written - down.sinks[0].written,
+    );
+    assert!(during.sinks[0].retries > 0, "the outage was seen");
+    assert_eq!(report.stats.recorded, recorded);
+    assert_eq!(report.dropped().total(), 0);
+    assert_eq!(stored, recorded);
+    assert_eq!(sink.written, recorded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_beyond_the_buffer_drops_the_oldest_and_counts_them_exactly() {
+    let mut influx = common::Influx1::start().await;
+    influx.create_db("overflow").await;
+    let monitor = Monitor::builder()
+        .influx(InfluxConfig::v1("127.0.0.1", influx.port, "overflow"))
+        .flushing_period(ms(50))
+        .batch_size(500)
+        .max_buffered_points(2000)
+        .retry(ms(100), ms(300), Duration::from_secs(60))
+        .shutdown_timeout(Duration::from_secs(20))
+        .start()
+        .unwrap();
+    influx.kill();
+    for n in 0..10_000i64 {
+        monitor.record(Point::at("stream", 1_000_000 + n).with_field("n", n));
+        if n % 500 == 499 {
+            tokio::time::sleep(ms(60)).await; // the flusher hands each batch over
+        }
+    }
+    tokio::time::sleep(ms(300)).await;
+    influx.restart().await;
+    let report = monitor.shutdown().await;
+    let sink = report.stats.sink("influx_v1").unwrap();
+    let stored = influx.count("overflow", "stream", "n").await;
+    let dropped = report.dropped().total();
+    eprintln!(
+        "overflow: recorded 10000, stored {stored}, dropped {:?}",
+        report.dropped()
+    );
+    assert!(report.complete);
+    assert!(dropped > 0);
+    assert_eq!(dropped, sink.dropped.get(DropReason::BufferFull));
+    assert_eq!(stored + dropped, 10_000, "every point stored or counted");
+    assert_eq!(stored, sink.written);
+    // The newest points survived: the oldest were dropped.
+    let newest = influx.query("overflow", "SELECT LAST(n) FROM stream").await;
+    assert_eq!(newest["results"][0]["series"][0]["values"][0][1], 9_999);
+}
