@@ -1,2 +1,242 @@
-//! Placeholder, replaced by the benchmark.
-fn main() {}
+//! Line-protocol encoding per line, ours against `influxdb-line-protocol`'s
+//! `LineProtocolBuilder` and `influxdb2`'s `DataPoint`, all in one process; and a
+//! 5,000-line batch encoded and gzipped at the default level.
+//!
+//! `cargo bench --bench encode --features axum`
+
+use std::hint::black_box;
+use std::io::Write;
+
+use influxdb_line_protocol::LineProtocolBuilder;
+use monitoring::{Dialect, Encoder, Point};
+
+#[global_allocator]
+static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
+
+const TS: i64 = 1_764_000_000_123_456_789;
+const ID: &str = "1764000000,8e2f4d1c-3b6a-4f7e-9c1d-2a5b6c7d8e9f";
+
+/// A `requests` point as `#[monitored]` produces it for the seed's extractor.
+fn seed_point() -> Point {
+    Point::at("requests", TS)
+        .with_tag("service", "luna-handlers")
+        .with_tag("route", "POST:/extractor")
+        .with_tag("status_code", 201u16)
+        .with_field("request_id", ID)
+        .with_field("execution_time", 0.012_345_678)
+        .with_field("download_images_time", 0.004_321)
+        .with_field("save_warps_time", 0.001_987_654)
+}
+
+/// Every element needs escaping.
+fn hostile_point() -> Point {
+    Point::at("my series,1", TS)
+        .with_tag("k e,y=1", "v a,l=u e")
+        .with_tag("path", "C:\\data\\x")
+        .with_field("m s,g=", "say \"hi\" \\ bye")
+        .with_field("n", 42i64)
+}
+
+mod seed_line {
+    use super::*;
+
+    #[divan::bench]
+    fn ours_encode(b: divan::Bencher) {
+        let point = seed_point();
+        let mut enc = Encoder::new(Dialect::V2);
+        let mut out = Vec::with_capacity(512);
+        b.counter(divan::counter::BytesCount::new(
+            enc.encode_to_string(&point).unwrap().len(),
+        ))
+        .bench_local(|| {
+            out.clear();
+            enc.encode(black_box(&point), &mut out);
+            black_box(&out);
+        });
+    }
+
+    #[divan::bench]
+    fn ours_build_and_encode(b: divan::Bencher) {
+        let mut enc = Encoder::new(Dialect::V2);
+        let mut out = Vec::with_capacity(512);
+        b.bench_local(|| {
+            out.clear();
+            enc.encode(&seed_point(), &mut out);
+            black_box(&out);
+        });
+    }
+
+    #[divan::bench]
+    fn line_protocol_builder(b: divan::Bencher) {
+        let mut out = Vec::with_capacity(512);
+        b.bench_local(|| {
+            out.clear();
+            LineProtocolBuilder::new_with(&mut out)
+                .measurement("requests")
+                .tag("route", black_box("POST:/extractor"))
+                .tag("service", "luna-handlers")
+                .tag("status_code", itoa::Buffer::new().format(201u16))
+                .field("request_id", black_box(ID))
+                .field("execution_time", 0.012_345_678)
+                .field("download_images_time", 0.004_321)
+                .field("save_warps_time", 0.001_987_654)
+                .timestamp(TS)
+                .close_line()
+                .build();
+            black_box(&out);
+        });
+    }
+
+    #[divan::bench]
+    fn influxdb2_data_point(b: divan::Bencher) {
+        use influxdb2::models::WriteDataPoint;
+        let mut out = Vec::with_capacity(512);
+        b.bench_local(|| {
+            out.clear();
+            let point = influxdb2::models::DataPoint::builder("requests")
+                .tag("route", black_box("POST:/extractor"))
+                .tag("service", "luna-handlers")
+                .tag("status_code", 201u16.to_string())
+                .field("request_id", black_box(ID))
+                .field("execution_time", 0.012_345_678)
+                .field("download_images_time", 0.004_321)
+                .field("save_warps_time", 0.001_987_654)
+                .timestamp(TS)
+                .build()
+                .unwrap();
+            point.write_data_point_to(&mut out).unwrap();
+            black_box(&out);
+        });
+    }
+}
+
+mod escape_heavy_line {
+    use super::*;
+
+    #[divan::bench]
+    fn ours_encode(b: divan::Bencher) {
+        let point = hostile_point();
+        let mut enc = Encoder::new(Dialect::V2);
+        let mut out = Vec::with_capacity(512);
+        b.counter(divan::counter::BytesCount::new(
+            enc.encode_to_string(&point).unwrap().len(),
+        ))
+        .bench_local(|| {
+            out.clear();
+            enc.encode(black_box(&point), &mut out);
+            black_box(&out);
+        });
+    }
+
+    #[divan::bench]
+    fn line_protocol_builder(b: divan::Bencher) {
+        let mut out = Vec::with_capacity(512);
+        b.bench_local(|| {
+            out.clear();
+            LineProtocolBuilder::new_with(&mut out)
+                .measurement(black_box("my series,1"))
+                .tag("k e,y=1", "v a,l=u e")
+                .tag("path", "C:\\data\\x")
+                .field("m s,g=", "say \"hi\" \\ bye")
+                .field("n", 42i64)
+                .timestamp(TS)
+                .close_line()
+                .build();
+            black_box(&out);
+        });
+    }
+
+    #[divan::bench]
+    fn influxdb2_data_point(b: divan::Bencher) {
+        use influxdb2::models::WriteDataPoint;
+        let mut out = Vec::with_capacity(512);
+        b.bench_local(|| {
+            out.clear();
+            let point = influxdb2::models::DataPoint::builder(black_box("my series,1"))
+                .tag("k e,y=1", "v a,l=u e")
+                .tag("path", "C:\\data\\x")
+                .field("m s,g=", "say \"hi\" \\ bye")
+                .field("n", 42i64)
+                .timestamp(TS)
+                .build()
+                .unwrap();
+            point.write_data_point_to(&mut out).unwrap();
+            black_box(&out);
+        });
+    }
+}
+
+/// 5,000 seed-shaped lines (distinct ids and times) encoded, then gzipped at level 1
+/// (the default) and level 6; divide by 5,000 for the cost per line.
+mod batch_5000 {
+    use super::*;
+
+    fn points() -> Vec<Point> {
+        (0..5000)
+            .map(|i| {
+                Point::at("requests", TS + i)
+                    .with_tag("service", "luna-handlers")
+                    .with_tag(
+                        "route",
+                        if i % 3 == 0 {
+                            "POST:/extractor"
+                        } else {
+                            "POST:/detector"
+                        },
+                    )
+                    .with_tag("status_code", 201u16)
+                    .with_field(
+                        "request_id",
+                        format!("1764000000,{:032x}", (i as u128) * 0x9E37_79B9_7F4A_7C15),
+                    )
+                    .with_field("execution_time", 0.01 + i as f64 * 1e-6)
+                    .with_field("save_warps_time", 0.001 + i as f64 * 1e-7)
+            })
+            .collect()
+    }
+
+    fn encode_all(enc: &mut Encoder, points: &[Point], out: &mut Vec<u8>) {
+        out.clear();
+        for p in points {
+            enc.encode(p, out);
+        }
+    }
+
+    #[divan::bench(sample_count = 30)]
+    fn encode_only(b: divan::Bencher) {
+        let points = points();
+        let mut enc = Encoder::new(Dialect::V2);
+        let mut out = Vec::with_capacity(1 << 20);
+        b.bench_local(|| encode_all(&mut enc, &points, &mut out));
+    }
+
+    #[divan::bench(sample_count = 30, args = [1, 6])]
+    fn encode_and_gzip(b: divan::Bencher, level: u32) {
+        let points = points();
+        let mut enc = Encoder::new(Dialect::V2);
+        let mut out = Vec::with_capacity(1 << 20);
+        encode_all(&mut enc, &points, &mut out);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+        gz.write_all(&out).unwrap();
+        let compressed = gz.finish().unwrap().len();
+        eprintln!(
+            "batch_5000: {} bytes raw, {} gzipped at level {level} (ratio {:.1})",
+            out.len(),
+            compressed,
+            out.len() as f64 / compressed as f64
+        );
+        b.bench_local(|| {
+            encode_all(&mut enc, &points, &mut out);
+            let mut gz = flate2::write::GzEncoder::new(
+                Vec::with_capacity(out.len() / 4),
+                flate2::Compression::new(level),
+            );
+            gz.write_all(&out).unwrap();
+            black_box(gz.finish().unwrap());
+        });
+    }
+}
+
+fn main() {
+    divan::main();
+}
