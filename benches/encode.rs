@@ -19,8 +19,8 @@ const ID: &str = "1764000000,8e2f4d1c-3b6a-4f7e-9c1d-2a5b6c7d8e9f";
 /// A `requests` point as `#[monitored]` produces it for the seed's extractor.
 fn seed_point() -> Point {
     Point::at("requests", TS)
-        .with_tag("service", "luna-handlers")
         .with_tag("route", "POST:/extractor")
+        .with_tag("service", "luna-handlers")
         .with_tag("status_code", 201u16)
         .with_field("request_id", ID)
         .with_field("execution_time", 0.012_345_678)

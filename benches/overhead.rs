@@ -85,7 +85,7 @@ fn monitors() -> &'static Monitors {
         let on = runtime.block_on(async {
             Monitor::builder()
                 .without_config_sink()
-                .queue_capacity(1 << 20)
+                .flushing_period(std::time::Duration::from_millis(10))
                 .start()
                 .unwrap()
         });
@@ -95,6 +95,23 @@ fn monitors() -> &'static Monitors {
             _runtime: runtime,
         }
     })
+}
+
+#[divan::bench(name = "0_two_clock_reads")]
+fn two_clock_reads(b: divan::Bencher) {
+    b.bench(|| {
+        let start = std::time::Instant::now();
+        black_box(start.elapsed())
+    });
+}
+
+#[divan::bench(name = "0_two_quanta_reads")]
+fn two_quanta_reads(b: divan::Bencher) {
+    quanta::Instant::now();
+    b.bench(|| {
+        let start = quanta::Instant::now();
+        black_box(quanta::Instant::now() - start)
+    });
 }
 
 #[divan::bench(name = "1_plain")]
@@ -136,7 +153,8 @@ fn main() {
         .expect("no other subscriber");
     monitors();
     divan::main();
-    let stats = monitors().on.stats();
+    let on = &monitors().on;
+    let stats = monitors()._runtime.block_on(on.flush()).stats;
     eprintln!(
         "monitored_on: {} points recorded, dropped before the flusher: {:?}",
         stats.recorded, stats.dropped

@@ -10,7 +10,9 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::thread::LocalKey;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use quanta::Instant;
 
 use crate::point::{FieldValue, TagValue, Text};
 
@@ -213,8 +215,14 @@ pub async fn time_field<F: Future>(key: &'static str, future: F) -> F::Output {
     future.await
 }
 
+/// Set once the tower layer is used; until then no request looks for a handed-down id.
+static LAYER_USED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Takes the request id the tower layer handed down, if any.
 pub(crate) fn take_incoming_id() -> Option<Text> {
+    if !LAYER_USED.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
     INCOMING_ID
         .try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut s| s.take()))
         .ok()
@@ -223,5 +231,6 @@ pub(crate) fn take_incoming_id() -> Option<Text> {
 
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn enter_incoming_id(home: &mut Option<Text>) -> SlotGuard<'_, Text> {
+    LAYER_USED.store(true, std::sync::atomic::Ordering::Relaxed);
     SlotGuard::enter(&INCOMING_ID, home, None)
 }

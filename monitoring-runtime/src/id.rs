@@ -1,9 +1,9 @@
 //! Request ids in the seed's style (`<unix seconds>,<uuid4>`) and the cheap randomness
 //! behind them and behind retry jitter.
 //!
-//! The request path only draws 128 random bits from a thread-local wyrand generator
-//! (seeded from std's per-process random hasher keys, about 2 ns a draw); the flusher
-//! formats the text. Ids need to be unique, not unpredictable.
+//! The flusher draws 128 random bits from a thread-local wyrand generator (seeded from
+//! std's per-process random hasher keys, about 2 ns a draw) and formats the text; the
+//! request path does neither. Ids need to be unique, not unpredictable.
 
 use std::cell::Cell;
 use std::hash::{BuildHasher, Hasher};

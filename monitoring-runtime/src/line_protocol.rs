@@ -28,7 +28,7 @@
 //!
 //! Tags are written sorted by key (byte order), as the servers prefer.
 
-use crate::point::{FieldValue, Point, TagValue};
+use crate::point::{FieldValue, Point, TagValue, Text};
 
 /// Which InfluxDB write API the lines are for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,6 +81,28 @@ pub const MAX_SERIES_KEY_BYTES: usize = 65_000;
 
 const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 
+/// Bytes that need attention in a name or tag value (escape, replace or check).
+const NAME_SPECIAL: [bool; 256] = table(b",= \\\n\r\t\0\"#");
+/// Bytes that need attention in a string field value.
+const STRING_SPECIAL: [bool; 256] = table(b"\"\\\n\r");
+
+const fn table(bytes: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+/// True when no byte of `bytes` is in `table` (the common case: copy as is).
+#[inline]
+fn plain(bytes: &[u8], table: &[bool; 256]) -> bool {
+    // Branch-free over the bytes: names are short and almost always plain.
+    !bytes.iter().fold(false, |any, &b| any | table[b as usize])
+}
+
 /// Encodes points as line protocol. Reuse one encoder: it keeps scratch space so that
 /// encoding allocates nothing once warmed up.
 #[derive(Debug)]
@@ -88,7 +110,12 @@ pub struct Encoder {
     dialect: Dialect,
     tag_order: Vec<usize>,
     issues: EncodeIssues,
+    /// `&'static str` names already seen to need no escaping, by address and length:
+    /// static text never changes, so the scan is done once per name, not per line.
+    plain_statics: Box<[(usize, usize); STATIC_CACHE]>,
 }
+
+const STATIC_CACHE: usize = 128;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Element {
@@ -104,6 +131,7 @@ impl Encoder {
             dialect,
             tag_order: Vec::with_capacity(16),
             issues: EncodeIssues::default(),
+            plain_statics: Box::new([(0, 0); STATIC_CACHE]),
         }
     }
 
@@ -144,13 +172,41 @@ impl Encoder {
 
     fn encode_inner(&mut self, point: &Point, out: &mut Vec<u8>) -> bool {
         let start = out.len();
+        out.reserve(256);
         let series = point.series.as_str();
         if series.is_empty() || series.starts_with('_') {
             return false;
         }
-        self.write_escaped(out, series, Element::Series);
+        self.write_text(out, &point.series, Element::Series);
 
-        // Tags: valid ones, sorted by key, the last of equal keys winning.
+        let tags = &point.tags;
+        // Fast path: every tag valid and keys already strictly ascending (the flusher
+        // builds request points that way), so no sorting and no scratch space.
+        let sorted_and_valid = tags.iter().enumerate().all(|(i, (key, value))| {
+            !key.is_empty()
+                && !tag_value_is_empty(value)
+                && !is_reserved(key)
+                && (i == 0 || tags[i - 1].0.as_str() < key.as_str())
+        });
+        if sorted_and_valid {
+            for (key, value) in tags {
+                out.push(b',');
+                self.write_text(out, key, Element::Name);
+                out.push(b'=');
+                self.write_tag_value(out, value);
+            }
+        } else {
+            self.write_tags_sorted(point, out);
+        }
+        if out.len() - start > MAX_SERIES_KEY_BYTES {
+            return false;
+        }
+        self.write_fields(point, out)
+    }
+
+    /// Tags that need filtering or ordering: valid ones, sorted by key, the last of
+    /// equal keys winning.
+    fn write_tags_sorted(&mut self, point: &Point, out: &mut Vec<u8>) {
         self.tag_order.clear();
         for (i, (key, value)) in point.tags.iter().enumerate() {
             if key.is_empty() || tag_value_is_empty(value) {
@@ -173,18 +229,16 @@ impl Encoder {
                 }
             }
             out.push(b',');
-            self.write_escaped(out, &tags[i].0, Element::Name);
+            self.write_text(out, &tags[i].0, Element::Name);
             out.push(b'=');
             self.write_tag_value(out, &tags[i].1);
         }
         self.tag_order = order;
-        if out.len() - start > MAX_SERIES_KEY_BYTES {
-            return false;
-        }
+    }
 
-        // Fields.
+    fn write_fields(&mut self, point: &Point, out: &mut Vec<u8>) -> bool {
         let mut written = 0usize;
-        let mut buf = ryu::Buffer::new();
+        let mut buf = zmij::Buffer::new();
         let mut ints = itoa::Buffer::new();
         for (key, value) in &point.fields {
             if key.is_empty() {
@@ -206,7 +260,7 @@ impl Encoder {
             }
             out.push(if written == 0 { b' ' } else { b',' });
             written += 1;
-            self.write_escaped(out, key, Element::FieldKey);
+            self.write_text(out, key, Element::FieldKey);
             out.push(b'=');
             match value {
                 FieldValue::Float(f) => out.extend_from_slice(buf.format_finite(*f).as_bytes()),
@@ -237,26 +291,40 @@ impl Encoder {
 
     fn write_tag_value(&mut self, out: &mut Vec<u8>, value: &TagValue) {
         match value {
-            TagValue::Text(t) => self.write_escaped(out, t, Element::Name),
+            TagValue::Text(t) => self.write_text(out, t, Element::Name),
             TagValue::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
             TagValue::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes()),
             TagValue::Float(f) => {
-                out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes())
+                out.extend_from_slice(zmij::Buffer::new().format_finite(*f).as_bytes())
             }
             TagValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         }
+    }
+
+    /// Writes a name or tag value, skipping the scan for static text known to be plain.
+    #[inline]
+    fn write_text(&mut self, out: &mut Vec<u8>, text: &Text, element: Element) {
+        if let Text::Static(s) = text {
+            let key = (s.as_ptr() as usize, s.len());
+            let slot = ((key.0 >> 3) ^ key.1.wrapping_mul(31)) % STATIC_CACHE;
+            if self.plain_statics[slot] == key {
+                out.extend_from_slice(s.as_bytes());
+                return;
+            }
+            if plain(s.as_bytes(), &NAME_SPECIAL) {
+                self.plain_statics[slot] = key;
+                out.extend_from_slice(s.as_bytes());
+                return;
+            }
+        }
+        self.write_escaped(out, text, element);
     }
 
     /// Writes a series name, tag key, tag value or field key.
     fn write_escaped(&mut self, out: &mut Vec<u8>, text: &str, element: Element) {
         let bytes = text.as_bytes();
         // Fast path: nothing to escape or replace (the common case of static names).
-        if !bytes.iter().any(|&b| {
-            matches!(
-                b,
-                b',' | b' ' | b'=' | b'\\' | b'\n' | b'\r' | b'\t' | 0 | b'"' | b'#'
-            )
-        }) {
+        if plain(bytes, &NAME_SPECIAL) {
             out.extend_from_slice(bytes);
             return;
         }
@@ -317,10 +385,7 @@ impl Encoder {
         }
         out.push(b'"');
         let bytes = text.as_bytes();
-        if !bytes
-            .iter()
-            .any(|&b| matches!(b, b'"' | b'\\' | b'\n' | b'\r'))
-        {
+        if plain(bytes, &STRING_SPECIAL) {
             out.extend_from_slice(bytes);
         } else {
             let mut sanitized = false;

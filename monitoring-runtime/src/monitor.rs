@@ -219,18 +219,21 @@ impl Monitor {
     pub fn install_global(&self) {
         *GLOBAL.write().unwrap_or_else(|e| e.into_inner()) = Some(self.clone());
         GENERATION.fetch_add(1, Ordering::Release);
+        GLOBAL_ENABLED.store(self.shared.enabled, Ordering::Release);
     }
 
     /// Removes the process-wide default monitor.
     pub fn uninstall_global() {
         *GLOBAL.write().unwrap_or_else(|e| e.into_inner()) = None;
         GENERATION.fetch_add(1, Ordering::Release);
+        GLOBAL_ENABLED.store(false, Ordering::Release);
     }
 
     /// Runs `future` with this monitor as the current one (overriding the global
     /// default) on whatever thread polls it. Useful in tests and for services hosting
     /// several monitors.
     pub fn scope<F: Future>(&self, future: F) -> Scoped<F> {
+        SCOPES_USED.store(true, Ordering::Relaxed);
         Scoped {
             inner: future,
             monitor: Some(self.clone()),
@@ -239,6 +242,11 @@ impl Monitor {
 }
 
 static GLOBAL: RwLock<Option<Monitor>> = RwLock::new(None);
+/// Whether the global monitor records: the request path's first (and, with monitoring
+/// off, only) check, one relaxed load of a never-written cache line.
+static GLOBAL_ENABLED: AtomicBool = AtomicBool::new(false);
+/// Set once any `Monitor::scope` exists; until then the scoped slot is never consulted.
+static SCOPES_USED: AtomicBool = AtomicBool::new(false);
 /// Bumped whenever the global changes, so threads refresh their cached copy.
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
@@ -253,11 +261,13 @@ thread_local! {
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Monitor>) -> R) -> R {
     let mut f = Some(f);
     let mut call = |m: Option<&Monitor>| (f.take().expect("called once"))(m);
-    if let Ok(Some(r)) = SCOPED.try_with(|s| {
-        let s = s.try_borrow().ok()?;
-        s.as_ref().map(|m| call(Some(m)))
-    }) {
-        return r;
+    if SCOPES_USED.load(Ordering::Relaxed) {
+        if let Ok(Some(r)) = SCOPED.try_with(|s| {
+            let s = s.try_borrow().ok()?;
+            s.as_ref().map(|m| call(Some(m)))
+        }) {
+            return r;
+        }
     }
     let generation = GENERATION.load(Ordering::Acquire);
     if let Ok(Some(r)) = CACHED.try_with(|cache| {
@@ -287,10 +297,15 @@ pub(crate) enum Target {
 /// The target of a request starting now, or `None` when nothing records.
 #[inline]
 pub(crate) fn request_target() -> Option<Target> {
-    if let Ok(Some(scoped)) = SCOPED.try_with(|s| s.try_borrow().ok().and_then(|s| s.clone())) {
-        return scoped.shared.enabled.then_some(Target::Scoped(scoped));
+    if SCOPES_USED.load(Ordering::Relaxed) {
+        let scoped = SCOPED.try_with(|s| s.try_borrow().ok().and_then(|s| s.clone()));
+        if let Ok(Some(scoped)) = scoped {
+            return scoped.shared.enabled.then_some(Target::Scoped(scoped));
+        }
     }
-    with_current(|m| m.is_some_and(|m| m.shared.enabled)).then_some(Target::Global)
+    GLOBAL_ENABLED
+        .load(Ordering::Relaxed)
+        .then_some(Target::Global)
 }
 
 #[inline]
@@ -482,6 +497,8 @@ impl MonitorBuilder {
             return Ok(Monitor::disabled());
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        // Calibrates the TSC clock now rather than in the first request.
+        let _ = quanta::Instant::now();
         let mut specs = Vec::new();
         if self.config_sink {
             specs.push(sink::SinkSpec::from_config(&config)?);

@@ -14,7 +14,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use quanta::Instant;
 
 use crate::context::{self, Extras, RequestContext};
 use crate::monitor::Target;
@@ -178,11 +180,12 @@ impl<B> MonitoredError for http::Response<B> {
 }
 
 /// The request id of a record: given (header or argument) or generated in the seed's
-/// style, `<unix seconds>,<uuid4>`, where the text is made by the flusher.
+/// style, `<unix seconds>,<uuid4>`; the flusher draws the uuid and makes the text, so
+/// the request path does neither.
 #[derive(Debug)]
 pub(crate) enum RequestId {
     Given(Text),
-    Generated(u128),
+    Generated,
 }
 
 /// What the request path hands to the flusher for one request.
@@ -206,7 +209,7 @@ impl RequestRecord {
 }
 
 enum State {
-    Pending(Option<Text>),
+    Pending,
     Running {
         target: Target,
         start: Instant,
@@ -225,6 +228,7 @@ pin_project_lite::pin_project! {
         inner: F,
         route: &'static RouteMeta,
         state: State,
+        given_id: Option<Text>,
         panicked: bool,
     }
 
@@ -257,7 +261,8 @@ where
     Monitored {
         inner,
         route,
-        state: State::Pending(request_id),
+        state: State::Pending,
+        given_id: request_id,
         panicked: false,
     }
 }
@@ -277,11 +282,11 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        if let State::Pending(given) = this.state {
+        if let State::Pending = this.state {
             if let Some(target) = crate::monitor::request_target() {
-                let request_id = match given.take().or_else(context::take_incoming_id) {
+                let request_id = match this.given_id.take().or_else(context::take_incoming_id) {
                     Some(id) => RequestId::Given(id),
-                    None => RequestId::Generated(crate::id::random_u128()),
+                    None => RequestId::Generated,
                 };
                 *this.state = State::Running {
                     target,

@@ -1,0 +1,163 @@
+//! Harness for instruction counts under callgrind (`scripts/callgrind.sh`): runs one
+//! scenario `N` times. Instruction counts do not move with machine load, unlike
+//! wall-clock times on these VMs.
+//!
+//! `instructions <scenario> <N>` with scenario one of `plain`, `monitored_on`,
+//! `monitored_off`, `tracing`, `encode_seed`, `line_protocol_builder`, `influxdb2`.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::task::{Context, Poll, Waker};
+
+use http::StatusCode;
+use monitoring::{monitored, Dialect, Encoder, Monitor, Point};
+
+fn run<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => unreachable!(),
+    }
+}
+
+#[inline(never)]
+async fn plain(x: u64) -> StatusCode {
+    black_box(x);
+    StatusCode::OK
+}
+
+#[monitored(route = "POST:/extractor")]
+#[inline(never)]
+async fn instrumented(x: u64) -> StatusCode {
+    black_box(x);
+    StatusCode::OK
+}
+
+#[tracing::instrument]
+#[inline(never)]
+async fn traced(x: u64) -> StatusCode {
+    black_box(x);
+    StatusCode::OK
+}
+
+#[derive(Clone, Copy)]
+enum Scenario {
+    Plain,
+    Monitored,
+    Tracing,
+    Encode,
+    LineProtocolBuilder,
+    Influxdb2,
+}
+
+const TS: i64 = 1_764_000_000_123_456_789;
+const ID: &str = "1764000000,8e2f4d1c-3b6a-4f7e-9c1d-2a5b6c7d8e9f";
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let scenario = args.next().unwrap_or_else(|| "plain".into());
+    let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // A fixed queue larger than any run (N <= 60,000), so set-up costs the same for
+    // every N and cancels out; the flusher (same thread, never polled during the loop)
+    // is not part of the count.
+    assert!(n <= 60_000, "N must fit the queue");
+    let monitor = runtime.block_on(async {
+        Monitor::builder()
+            .without_config_sink()
+            .queue_capacity(65_536)
+            .batch_size(65_536)
+            .max_buffered_points(65_536)
+            .start()
+            .unwrap()
+    });
+    match scenario.as_str() {
+        "monitored_on" => monitor.install_global(),
+        "monitored_off" => Monitor::disabled().install_global(),
+        "tracing" => {
+            tracing::subscriber::set_global_default(tracing_subscriber::registry()).unwrap()
+        }
+        _ => {}
+    }
+    // As the flusher builds it (tags in key order).
+    let point = Point::at("requests", TS)
+        .with_tag("route", "POST:/extractor")
+        .with_tag("service", "luna-handlers")
+        .with_tag("status_code", 201u16)
+        .with_field("request_id", ID)
+        .with_field("execution_time", 0.012_345_678)
+        .with_field("download_images_time", 0.004_321)
+        .with_field("save_warps_time", 0.001_987_654);
+    let scenario = match scenario.as_str() {
+        "plain" => Scenario::Plain,
+        "monitored_on" | "monitored_off" => Scenario::Monitored,
+        "tracing" => Scenario::Tracing,
+        "encode_seed" => Scenario::Encode,
+        "line_protocol_builder" => Scenario::LineProtocolBuilder,
+        "influxdb2" => Scenario::Influxdb2,
+        other => panic!("unknown scenario {other}"),
+    };
+    measured_loop(scenario, n, &point);
+    std::mem::forget(runtime);
+}
+
+/// The only code callgrind counts (`--toggle-collect`), so that set-up, the tokio
+/// runtime and the TSC clock calibration stay out of the numbers.
+#[inline(never)]
+fn measured_loop(scenario: Scenario, n: u64, point: &Point) {
+    let mut enc = Encoder::new(Dialect::V2);
+    let mut out = Vec::with_capacity(4096);
+    for i in 0..n {
+        match scenario {
+            Scenario::Plain => {
+                run(plain(black_box(i)));
+            }
+            Scenario::Monitored => {
+                run(instrumented(black_box(i)));
+            }
+            Scenario::Tracing => {
+                run(traced(black_box(i)));
+            }
+            Scenario::Encode => {
+                out.clear();
+                enc.encode(black_box(point), &mut out);
+            }
+            Scenario::LineProtocolBuilder => {
+                out.clear();
+                influxdb_line_protocol::LineProtocolBuilder::new_with(&mut out)
+                    .measurement("requests")
+                    .tag("route", black_box("POST:/extractor"))
+                    .tag("service", "luna-handlers")
+                    .tag("status_code", itoa::Buffer::new().format(201u16))
+                    .field("request_id", black_box(ID))
+                    .field("execution_time", 0.012_345_678)
+                    .field("download_images_time", 0.004_321)
+                    .field("save_warps_time", 0.001_987_654)
+                    .timestamp(TS)
+                    .close_line()
+                    .build();
+            }
+            Scenario::Influxdb2 => {
+                use influxdb2::models::WriteDataPoint;
+                out.clear();
+                influxdb2::models::DataPoint::builder("requests")
+                    .tag("route", black_box("POST:/extractor"))
+                    .tag("service", "luna-handlers")
+                    .tag("status_code", 201u16.to_string())
+                    .field("request_id", black_box(ID))
+                    .field("execution_time", 0.012_345_678)
+                    .field("download_images_time", 0.004_321)
+                    .field("save_warps_time", 0.001_987_654)
+                    .timestamp(TS)
+                    .build()
+                    .unwrap()
+                    .write_data_point_to(&mut out)
+                    .unwrap();
+            }
+        }
+        black_box(&out);
+    }
+}
