@@ -1,0 +1,205 @@
+//! End to end: concurrent tasks calling a `#[monitored]` handler while the flusher
+//! ships to real VictoriaMetrics (2.x API, gzip) and InfluxDB 1.6.7 (1.x API) on
+//! 127.0.0.1. The monitor's worker and sinks run on their own single-threaded runtime
+//! (one core), so its CPU time is read from that thread alone
+//! (`/proc/thread-self/schedstat`).
+//!
+//! `cargo bench --bench end_to_end --features axum` (needs `influxd` and
+//! `victoria-metrics` on PATH; `scripts/test.sh` installs them).
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+use monitoring::{monitored, InfluxConfig, Monitor};
+
+#[monitored(route = "POST:/extractor")]
+async fn handler(i: u64) -> StatusCode {
+    std::hint::black_box(i);
+    StatusCode::OK
+}
+
+/// The monitor on its own thread and runtime.
+struct Flusher {
+    runtime: tokio::runtime::Runtime,
+    monitor: Monitor,
+}
+
+impl Flusher {
+    fn start(influx: InfluxConfig, queue: usize) -> Flusher {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let monitor = runtime.block_on(async {
+            Monitor::builder()
+                .influx(influx)
+                .queue_capacity(queue)
+                .max_buffered_points(queue.max(500_000))
+                .shutdown_timeout(Duration::from_secs(120))
+                .start()
+                .unwrap()
+        });
+        monitor.install_global();
+        Flusher { runtime, monitor }
+    }
+
+    /// CPU time of the flusher's thread so far.
+    fn cpu(&self) -> Duration {
+        self.runtime.block_on(async {
+            tokio::spawn(async {
+                let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+                Duration::from_nanos(s.split_whitespace().next().unwrap().parse().unwrap())
+            })
+            .await
+            .unwrap()
+        })
+    }
+}
+
+fn installed(binary: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(binary).is_file()))
+}
+
+fn main() {
+    if !installed("influxd") || !installed("victoria-metrics") {
+        eprintln!("end_to_end: influxd and victoria-metrics are needed (scripts/test.sh installs them); skipped");
+        return;
+    }
+    let servers = tokio::runtime::Runtime::new().unwrap();
+    let (vm, influx) = servers.block_on(async {
+        let vm = common::Victoria::start().await;
+        let influx = common::Influx1::start().await;
+        influx.create_db("bench").await;
+        (vm, influx)
+    });
+    let load = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("| target | test | requests | points | wall | points/s | dropped | flusher CPU | CPU share |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (name, config) in [
+        (
+            "VictoriaMetrics /api/v2/write",
+            InfluxConfig::v2("127.0.0.1", vm.port, "o", "b", "t"),
+        ),
+        (
+            "InfluxDB 1.6.7 /write",
+            InfluxConfig::v1("127.0.0.1", influx.port, "bench"),
+        ),
+    ] {
+        // 1. Sustained: as fast as 8 tasks can call the handler, for 3 s.
+        let flusher = Flusher::start(config.clone(), 1 << 16);
+        let cpu0 = flusher.cpu();
+        let started = Instant::now();
+        let sent: u64 = load.block_on(async {
+            let tasks: Vec<_> = (0..8)
+                .map(|t| {
+                    tokio::spawn(async move {
+                        let mut n = 0u64;
+                        let until = Instant::now() + Duration::from_secs(3);
+                        while Instant::now() < until {
+                            for i in 0..256 {
+                                handler(t * 1_000_000_000 + n + i).await;
+                            }
+                            n += 256;
+                            tokio::task::yield_now().await;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            let mut total = 0;
+            for t in tasks {
+                total += t.await.unwrap();
+            }
+            total
+        });
+        let report = flusher.runtime.block_on(flusher.monitor.shutdown());
+        let wall = started.elapsed();
+        let cpu = flusher.cpu() - cpu0;
+        let written = report.stats.sinks[0].written;
+        println!(
+            "| {name} | sustained, 8 tasks | {sent} | {written} | {:.2} s | {:.0} | {} | {:.2} s | {:.0}% |",
+            wall.as_secs_f64(),
+            written as f64 / wall.as_secs_f64(),
+            report.dropped().total(),
+            cpu.as_secs_f64(),
+            100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
+        );
+        Monitor::uninstall_global();
+
+        // 2. Paced: 10,000 requests per second for 5 s; the flusher's CPU share.
+        let flusher = Flusher::start(config.clone(), 1 << 16);
+        let cpu0 = flusher.cpu();
+        let started = Instant::now();
+        let sent = load.block_on(async {
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let mut n = 0u64;
+            for _ in 0..500 {
+                tick.tick().await;
+                for _ in 0..100 {
+                    handler(n).await;
+                    n += 1;
+                }
+            }
+            n
+        });
+        let wall = started.elapsed();
+        let cpu = flusher.cpu() - cpu0;
+        let report = flusher.runtime.block_on(flusher.monitor.shutdown());
+        println!(
+            "| {name} | 10,000 req/s for 5 s | {sent} | {} | {:.2} s | {:.0} | {} | {:.3} s | {:.2}% |",
+            report.stats.sinks[0].written,
+            wall.as_secs_f64(),
+            report.stats.sinks[0].written as f64 / wall.as_secs_f64(),
+            report.dropped().total(),
+            cpu.as_secs_f64(),
+            100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
+        );
+        Monitor::uninstall_global();
+
+        // 3. Capacity: 1,000,000 points queued at once, then drained by the flusher
+        // on one core (expand, encode, gzip, HTTP).
+        let flusher = Flusher::start(config, 1_000_000);
+        for i in 0..1_000_000u64 {
+            futures_lite_block(handler(i));
+        }
+        let cpu0 = flusher.cpu();
+        let started = Instant::now();
+        let report = flusher.runtime.block_on(flusher.monitor.shutdown());
+        let wall = started.elapsed();
+        let cpu = flusher.cpu() - cpu0;
+        let written = report.stats.sinks[0].written;
+        println!(
+            "| {name} | 1,000,000 queued, drained | 1000000 | {written} | {:.2} s | {:.0} | {} | {:.2} s | {:.0}% |",
+            wall.as_secs_f64(),
+            written as f64 / wall.as_secs_f64(),
+            report.dropped().total(),
+            cpu.as_secs_f64(),
+            100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
+        );
+        Monitor::uninstall_global();
+    }
+    drop(servers);
+}
+
+/// Polls a trivial handler to completion on this thread.
+fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(v) = f
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        {
+            return v;
+        }
+    }
+}
