@@ -219,6 +219,7 @@ pub async fn time_field<F: Future>(key: &'static str, future: F) -> F::Output {
 static LAYER_USED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Takes the request id the tower layer handed down, if any.
+#[inline]
 pub(crate) fn take_incoming_id() -> Option<Text> {
     if !LAYER_USED.load(std::sync::atomic::Ordering::Relaxed) {
         return None;

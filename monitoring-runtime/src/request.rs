@@ -208,15 +208,12 @@ impl RequestRecord {
     }
 }
 
-enum State {
-    Pending,
-    Running {
-        target: Target,
-        start: Instant,
-        request_id: RequestId,
-        context: Option<RequestContext>,
-    },
-    Done,
+/// A request between its first poll and its end.
+struct Running {
+    target: Target,
+    start: Instant,
+    request_id: RequestId,
+    context: Option<RequestContext>,
 }
 
 pin_project_lite::pin_project! {
@@ -226,23 +223,30 @@ pin_project_lite::pin_project! {
     pub struct Monitored<F> {
         #[pin]
         inner: F,
-        route: &'static RouteMeta,
-        state: State,
-        given_id: Option<Text>,
-        panicked: bool,
+        request: Request,
     }
+}
 
-    impl<F> PinnedDrop for Monitored<F> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            if let State::Running { .. } = this.state {
-                let code = if *this.panicked || std::thread::panicking() {
-                    STATUS_PANICKED
-                } else {
-                    STATUS_CANCELLED
-                };
-                finish(this.route, this.state, Status::code(code));
-            }
+/// The request's state; its `Drop` records a request that never completed.
+struct Request {
+    route: &'static RouteMeta,
+    // `None` before the first poll, after the end, and when nothing records.
+    running: Option<Running>,
+    started: bool,
+    given_id: Option<Text>,
+    panicked: bool,
+}
+
+impl Drop for Request {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            let code = if self.panicked || std::thread::panicking() {
+                STATUS_PANICKED
+            } else {
+                STATUS_CANCELLED
+            };
+            finish(self.route, running, Status::code(code));
         }
     }
 }
@@ -260,10 +264,13 @@ where
 {
     Monitored {
         inner,
-        route,
-        state: State::Pending,
-        given_id: request_id,
-        panicked: false,
+        request: Request {
+            route,
+            running: None,
+            started: false,
+            given_id: request_id,
+            panicked: false,
+        },
     }
 }
 
@@ -282,45 +289,45 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        if let State::Pending = this.state {
+        let request = this.request;
+        if !request.started {
+            request.started = true;
             if let Some(target) = crate::monitor::request_target() {
-                let request_id = match this.given_id.take().or_else(context::take_incoming_id) {
+                let request_id = match request.given_id.take().or_else(context::take_incoming_id) {
                     Some(id) => RequestId::Given(id),
                     None => RequestId::Generated,
                 };
-                *this.state = State::Running {
+                request.running = Some(Running {
                     target,
                     start: Instant::now(),
                     request_id,
                     context: Some(RequestContext::default()),
-                };
-            } else {
-                *this.state = State::Done;
+                });
             }
         }
-        let State::Running { context, .. } = this.state else {
+        let Some(running) = request.running.as_mut() else {
             return this.inner.poll(cx);
         };
-        let guard = context::enter_request(context, this.panicked);
+        let guard = context::enter_request(&mut running.context, &mut request.panicked);
         let out = this.inner.poll(cx);
         drop(guard);
         if let Poll::Ready(value) = &out {
-            finish(this.route, this.state, value.response_status());
+            if let Some(running) = request.running.take() {
+                finish(request.route, running, value.response_status());
+            }
         }
         out
     }
 }
 
-fn finish(route: &'static RouteMeta, state: &mut State, status: Status) {
-    let State::Running {
+#[inline]
+fn finish(route: &'static RouteMeta, running: Running, status: Status) {
+    let Running {
         target,
         start,
         request_id,
         context,
-    } = std::mem::replace(state, State::Done)
-    else {
-        return;
-    };
+    } = running;
     let record = RequestRecord {
         route,
         start,
