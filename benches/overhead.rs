@@ -82,19 +82,22 @@ fn monitors() -> &'static Monitors {
             .unwrap();
         // No sink: the flusher drains the queue and builds the points, then discards
         // them, so the request path is measured against the real queue and worker.
+        // The queue holds a whole benchmark's calls (300,000), so what is measured is
+        // the push, not the drop path of a full queue.
         let on = runtime.block_on(async {
             Monitor::builder()
                 .without_config_sink()
                 .flushing_period(std::time::Duration::from_millis(10))
+                .queue_capacity(1 << 20)
                 .start()
                 .unwrap()
         });
         // Warm the queue's memory (first-touch page faults are not the request path's
         // cost): a full cycle of records through the flusher.
         on.install_global();
-        for i in 0..70_000 {
+        for i in 0..1_100_000 {
             run(instrumented(i));
-            if i % 5_000 == 0 {
+            if i % 100_000 == 0 {
                 runtime.block_on(on.flush());
             }
         }
@@ -107,7 +110,7 @@ fn monitors() -> &'static Monitors {
     })
 }
 
-#[divan::bench(name = "0_two_clock_reads")]
+#[divan::bench(name = "0_two_clock_reads", sample_count = 300, sample_size = 1000)]
 fn two_clock_reads(b: divan::Bencher) {
     b.bench(|| {
         let start = std::time::Instant::now();
@@ -115,7 +118,7 @@ fn two_clock_reads(b: divan::Bencher) {
     });
 }
 
-#[divan::bench(name = "0_two_quanta_reads")]
+#[divan::bench(name = "0_two_quanta_reads", sample_count = 300, sample_size = 1000)]
 fn two_quanta_reads(b: divan::Bencher) {
     quanta::Instant::now();
     b.bench(|| {
@@ -124,35 +127,47 @@ fn two_quanta_reads(b: divan::Bencher) {
     });
 }
 
-#[divan::bench(name = "1_plain")]
+#[divan::bench(name = "1_plain", sample_count = 300, sample_size = 1000)]
 fn call_plain(b: divan::Bencher) {
     b.bench(|| run(plain(black_box(1))));
 }
 
-#[divan::bench(name = "2_monitored_on")]
+#[divan::bench(name = "2_monitored_on", sample_count = 300, sample_size = 1000)]
 fn call_monitored_on(b: divan::Bencher) {
     monitors().on.install_global();
     b.bench(|| run(instrumented(black_box(1))));
 }
 
-#[divan::bench(name = "3_monitored_off")]
+#[divan::bench(name = "3_monitored_off", sample_count = 300, sample_size = 1000)]
 fn call_monitored_off(b: divan::Bencher) {
     monitors().off.install_global();
     b.bench(|| run(instrumented(black_box(1))));
 }
 
-#[divan::bench(name = "4_tracing_instrument_registry")]
+#[divan::bench(
+    name = "4_tracing_instrument_registry",
+    sample_count = 300,
+    sample_size = 1000
+)]
 fn call_traced(b: divan::Bencher) {
     b.bench(|| run(traced(black_box(1))));
 }
 
-#[divan::bench(name = "5_request_calling_plain_fn")]
+#[divan::bench(
+    name = "5_request_calling_plain_fn",
+    sample_count = 300,
+    sample_size = 1000
+)]
 fn timed_baseline(b: divan::Bencher) {
     monitors().on.install_global();
     b.bench(|| run(calls_plain(black_box(1))));
 }
 
-#[divan::bench(name = "6_request_calling_timed_field_fn")]
+#[divan::bench(
+    name = "6_request_calling_timed_field_fn",
+    sample_count = 300,
+    sample_size = 1000
+)]
 fn timed_field_call(b: divan::Bencher) {
     monitors().on.install_global();
     b.bench(|| run(calls_timed(black_box(1))));
