@@ -40,7 +40,7 @@ fn hostile_point() -> Point {
 mod seed_line {
     use super::*;
 
-    #[divan::bench]
+    #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn ours_encode(b: divan::Bencher) {
         let point = seed_point();
         let mut enc = Encoder::new(Dialect::V2);
@@ -55,7 +55,7 @@ mod seed_line {
         });
     }
 
-    #[divan::bench]
+    #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn ours_build_and_encode(b: divan::Bencher) {
         let mut enc = Encoder::new(Dialect::V2);
         let mut out = Vec::with_capacity(512);
@@ -66,7 +66,7 @@ mod seed_line {
         });
     }
 
-    #[divan::bench]
+    #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn line_protocol_builder(b: divan::Bencher) {
         let mut out = Vec::with_capacity(512);
         b.bench_local(|| {
@@ -87,7 +87,7 @@ mod seed_line {
         });
     }
 
-    #[divan::bench]
+    #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn influxdb2_data_point(b: divan::Bencher) {
         use influxdb2::models::WriteDataPoint;
         let mut out = Vec::with_capacity(512);
@@ -113,7 +113,7 @@ mod seed_line {
 mod escape_heavy_line {
     use super::*;
 
-    #[divan::bench]
+    #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn ours_encode(b: divan::Bencher) {
         let point = hostile_point();
         let mut enc = Encoder::new(Dialect::V2);
@@ -128,7 +128,7 @@ mod escape_heavy_line {
         });
     }
 
-    #[divan::bench]
+    #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn line_protocol_builder(b: divan::Bencher) {
         let mut out = Vec::with_capacity(512);
         b.bench_local(|| {
@@ -146,7 +146,7 @@ mod escape_heavy_line {
         });
     }
 
-    #[divan::bench]
+    #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn influxdb2_data_point(b: divan::Bencher) {
         use influxdb2::models::WriteDataPoint;
         let mut out = Vec::with_capacity(512);
