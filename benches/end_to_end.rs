@@ -8,7 +8,6 @@
 //! `victoria-metrics` on PATH; `scripts/test.sh` installs them).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(unreachable_pub, dead_code)]
 mod common;
 
 use std::time::{Duration, Instant};

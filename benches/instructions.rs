@@ -103,7 +103,10 @@ fn main() {
     let started = std::time::Instant::now();
     measured_loop(scenario, n, &point);
     if std::env::var_os("TIMING").is_some() {
-        eprintln!("{:.1} ns per call", started.elapsed().as_nanos() as f64 / n as f64);
+        eprintln!(
+            "{:.1} ns per call",
+            started.elapsed().as_nanos() as f64 / n as f64
+        );
     }
     std::mem::forget(runtime);
 }
