@@ -31,10 +31,25 @@ pub(crate) enum Record {
 }
 
 impl Record {
-    fn point_count(&self) -> u64 {
+    pub(crate) fn point_count(&self) -> u64 {
         match self {
             Record::Request(r) => r.point_count(),
             Record::Point(_) => 1,
+        }
+    }
+}
+
+impl Shared {
+    #[cold]
+    pub(crate) fn count_drop(&self, reason: DropReason, points: u64) {
+        let c = &self.counters;
+        c.recorded.fetch_add(points, Ordering::Relaxed);
+        if c.dropped.add(reason, points) {
+            tracing::warn!(
+                target: "monitoring",
+                reason = reason.as_str(),
+                "monitoring points dropped before reaching the flusher (counted in stats; logged once)"
+            );
         }
     }
 }
@@ -141,7 +156,7 @@ impl Monitor {
             return;
         }
         if shared.closed.load(Ordering::Relaxed) {
-            self.count_drop(DropReason::AfterShutdown, record.point_count());
+            shared.count_drop(DropReason::AfterShutdown, record.point_count());
             return;
         }
         match shared.queue.push(record) {
@@ -158,22 +173,9 @@ impl Monitor {
                 }
             }
             Err(record) => {
-                self.count_drop(DropReason::QueueFull, record.point_count());
+                shared.count_drop(DropReason::QueueFull, record.point_count());
                 shared.wake.notify_one();
             }
-        }
-    }
-
-    #[cold]
-    fn count_drop(&self, reason: DropReason, points: u64) {
-        let c = &self.shared.counters;
-        c.recorded.fetch_add(points, Ordering::Relaxed);
-        if c.dropped.add(reason, points) {
-            tracing::warn!(
-                target: "monitoring",
-                reason = reason.as_str(),
-                "monitoring points dropped before reaching the flusher (counted in stats; logged once)"
-            );
         }
     }
 

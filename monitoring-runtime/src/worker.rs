@@ -138,17 +138,7 @@ impl Worker {
     async fn shutdown(&mut self) -> bool {
         self.drain();
         let deadline = Instant::now() + self.shared.shutdown_timeout;
-        let dropped_before: u64 = self
-            .shared
-            .sinks
-            .iter()
-            .map(|s| {
-                s.counters
-                    .dropped
-                    .snapshot()
-                    .get(DropReason::ShutdownDeadline)
-            })
-            .sum();
+        let dropped_before = self.shutdown_drops();
         for sink in &self.shared.sinks {
             sink.close(deadline);
         }
@@ -158,20 +148,25 @@ impl Worker {
         for task in self.tasks.drain(..) {
             complete &= tokio::time::timeout_at(grace, task).await.is_ok();
         }
-        // Anything recorded while shutting down is still counted.
-        self.drain();
-        let dropped_after: u64 = self
-            .shared
-            .sinks
-            .iter()
+        // A record pushed while shutdown began can no longer reach a sink: count it.
+        while let Some(record) = self.shared.queue.pop() {
+            self.shared
+                .count_drop(DropReason::AfterShutdown, record.point_count());
+        }
+        complete && self.shutdown_drops() == dropped_before
+    }
+
+    /// Points the sinks dropped at the shutdown deadline so far.
+    fn shutdown_drops(&self) -> u64 {
+        let sinks = self.shared.sinks.iter();
+        sinks
             .map(|s| {
                 s.counters
                     .dropped
                     .snapshot()
                     .get(DropReason::ShutdownDeadline)
             })
-            .sum();
-        complete && dropped_after == dropped_before
+            .sum()
     }
 
     /// Moves everything queued so far to the sinks, `batch_size` points at a time.
