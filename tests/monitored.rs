@@ -464,3 +464,28 @@ async fn the_layer_hands_the_request_id_header_to_the_handler() {
         ]
     );
 }
+
+#[monitored(route = "POST:/blocks")]
+async fn blocks() -> StatusCode {
+    monitoring::time_field("load_face_samples_time", async {
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    })
+    .await;
+    {
+        let _timer = monitoring::FieldTimer::start("save_samples_time");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    monitoring::add_field("faces", 3i64);
+    StatusCode::OK
+}
+
+#[tokio::test]
+async fn block_forms_time_code_that_is_not_a_function() {
+    let (monitor, capture) = monitor();
+    monitor.scope(blocks()).await;
+    monitor.shutdown().await;
+    let p = &capture.series("requests")[0];
+    assert!(float(p, "load_face_samples_time") >= 0.003);
+    assert!(float(p, "save_samples_time") >= 0.002);
+    assert_eq!(p.field("faces"), Some(&FieldValue::Int(3)));
+}

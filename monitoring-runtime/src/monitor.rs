@@ -58,6 +58,7 @@ pub(crate) struct Shared {
     pub(crate) enabled: bool,
     pub(crate) queue: ArrayQueue<Record>,
     pub(crate) wake_threshold: usize,
+    pub(crate) wake_check_mask: u32,
     pub(crate) wake: Notify,
     pub(crate) closed: AtomicBool,
     pub(crate) counters: MonitorCounters,
@@ -128,6 +129,7 @@ impl Monitor {
                 enabled: false,
                 queue: ArrayQueue::new(1),
                 wake_threshold: usize::MAX,
+                wake_check_mask: 0,
                 wake: Notify::new(),
                 closed: AtomicBool::new(true),
                 counters: MonitorCounters::default(),
@@ -162,13 +164,14 @@ impl Monitor {
         match shared.queue.push(record) {
             Ok(()) => {
                 // Looking at the queue's length costs more than the push itself, so
-                // each thread looks every 64 pushes; the periodic flush covers the rest.
+                // each thread looks every few pushes (up to 64, fewer for small
+                // batches); the periodic flush covers the rest.
                 let n = PUSHES.with(|c| {
                     let n = c.get().wrapping_add(1);
                     c.set(n);
                     n
                 });
-                if n % 64 == 0 && shared.queue.len() >= shared.wake_threshold {
+                if n & shared.wake_check_mask == 0 && shared.queue.len() >= shared.wake_threshold {
                     shared.wake.notify_one();
                 }
             }
@@ -530,6 +533,7 @@ impl MonitorBuilder {
             enabled: true,
             queue: ArrayQueue::new(config.queue_capacity),
             wake_threshold: config.batch_size.min(config.queue_capacity),
+            wake_check_mask: ((config.batch_size / 8).next_power_of_two().clamp(1, 64) - 1) as u32,
             wake: Notify::new(),
             closed: AtomicBool::new(false),
             counters: MonitorCounters::default(),

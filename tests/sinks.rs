@@ -1,0 +1,185 @@
+//! The line-protocol file sink, plugins, and changing the flushing period at run time.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use monitoring::{BoxError, Capture, DropReason, Monitor, Plugin, Point};
+
+#[tokio::test]
+async fn the_file_sink_appends_exact_line_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("points.lp");
+    std::fs::write(&path, "existing line\n").unwrap();
+    let monitor = Monitor::builder().file(&path).start().unwrap();
+    monitor.record(
+        Point::at("licensing", 7)
+            .with_tag("license_status", "ok")
+            .with_field("liveness_balance", 5i64),
+    );
+    monitor.record(
+        Point::at("m", 8)
+            .with_field("s", "a \"b\"")
+            .with_field("u", 3u64),
+    );
+    let report = monitor.shutdown().await;
+    assert!(report.complete);
+    assert_eq!(report.stats.sink("file").unwrap().written, 2);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "existing line\nlicensing,license_status=ok liveness_balance=5i 7\nm s=\"a \\\"b\\\"\",u=3u 8\n"
+    );
+}
+
+#[tokio::test]
+async fn an_unwritable_file_is_counted_not_fatal() {
+    let monitor = Monitor::builder()
+        .file("/nonexistent-dir/points.lp")
+        .start()
+        .unwrap();
+    monitor.record(Point::at("m", 1).with_field("f", 1i64));
+    let report = monitor.shutdown().await;
+    let sink = report.stats.sink("file").unwrap();
+    assert_eq!(sink.dropped.get(DropReason::Rejected), 1);
+    assert!(sink.last_error.as_deref().unwrap().contains("write failed"));
+}
+
+#[derive(Default, Clone)]
+struct Journal(Arc<Mutex<Vec<String>>>);
+
+struct Recording {
+    journal: Journal,
+    fail_every_other: bool,
+    delay: Duration,
+    calls: usize,
+}
+
+impl Plugin for Recording {
+    fn name(&self) -> &str {
+        "recording"
+    }
+    async fn initialize(&mut self) -> Result<(), BoxError> {
+        self.journal.0.lock().unwrap().push("initialize".into());
+        Ok(())
+    }
+    async fn flush_points(&mut self, points: &[Point]) -> Result<(), BoxError> {
+        tokio::time::sleep(self.delay).await;
+        self.calls += 1;
+        if self.fail_every_other && self.calls % 2 == 0 {
+            return Err("plugin refused the batch".into());
+        }
+        self.journal
+            .0
+            .lock()
+            .unwrap()
+            .push(format!("flush {}", points.len()));
+        Ok(())
+    }
+    async fn close(&mut self) -> Result<(), BoxError> {
+        self.journal.0.lock().unwrap().push("close".into());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn plugins_get_initialize_batches_and_close_and_errors_are_counted() {
+    let journal = Journal::default();
+    let monitor = Monitor::builder()
+        .without_config_sink()
+        .batch_size(10)
+        .plugin(Recording {
+            journal: journal.clone(),
+            fail_every_other: true,
+            delay: Duration::ZERO,
+            calls: 0,
+        })
+        .start()
+        .unwrap();
+    for i in 0..10 {
+        monitor.record(Point::at("m", i).with_field("f", i));
+    }
+    monitor.flush().await;
+    for i in 10..20 {
+        monitor.record(Point::at("m", i).with_field("f", i));
+    }
+    let report = monitor.shutdown().await;
+    let sink = report.stats.sink("plugin:recording").unwrap();
+    assert_eq!(sink.written, 10);
+    assert_eq!(sink.dropped.get(DropReason::PluginError), 10);
+    assert_eq!(
+        sink.last_error.as_deref(),
+        Some("plugin_error: plugin error: plugin refused the batch")
+    );
+    assert_eq!(
+        *journal.0.lock().unwrap(),
+        ["initialize", "flush 10", "close"]
+    );
+}
+
+#[tokio::test]
+async fn a_slow_plugin_holds_back_neither_requests_nor_other_sinks() {
+    let journal = Journal::default();
+    let capture = Capture::new();
+    let monitor = Monitor::builder()
+        .without_config_sink()
+        .batch_size(5)
+        .flushing_period(Duration::from_secs(3600))
+        .plugin(Recording {
+            journal: journal.clone(),
+            fail_every_other: false,
+            delay: Duration::from_millis(500),
+            calls: 0,
+        })
+        .capture(&capture)
+        .start()
+        .unwrap();
+    let started = Instant::now();
+    for i in 0..50 {
+        monitor.record(Point::at("m", i).with_field("f", i));
+    }
+    assert!(capture.wait_for(50, Duration::from_secs(5)).await);
+    let fast = started.elapsed();
+    assert!(
+        fast < Duration::from_millis(500),
+        "the capture sink did not wait for the plugin: {fast:?}"
+    );
+    let report = monitor.shutdown().await;
+    assert_eq!(report.stats.sink("plugin:recording").unwrap().written, 50);
+}
+
+#[tokio::test]
+async fn the_flushing_period_changes_at_run_time() {
+    let capture = Capture::new();
+    let monitor = Monitor::builder()
+        .without_config_sink()
+        .capture(&capture)
+        .flushing_period(Duration::from_secs(3600))
+        .start()
+        .unwrap();
+    monitor.record(Point::at("m", 1).with_field("f", 1i64));
+    // An hour-long period: nothing is flushed on its own.
+    assert!(!capture.wait_for(1, Duration::from_millis(300)).await);
+    monitor.set_flushing_period(Duration::from_millis(20));
+    assert!(
+        capture.wait_for(1, Duration::from_secs(5)).await,
+        "flushed by the new period"
+    );
+    monitor.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_batch_is_flushed_without_waiting_for_the_period() {
+    let capture = Capture::new();
+    let monitor = Monitor::builder()
+        .without_config_sink()
+        .capture(&capture)
+        .flushing_period(Duration::from_secs(3600))
+        .batch_size(100)
+        .start()
+        .unwrap();
+    // The request path looks at the queue length every 64 pushes per thread.
+    for i in 0..256 {
+        monitor.record(Point::at("m", i).with_field("f", i));
+    }
+    assert!(capture.wait_for(100, Duration::from_secs(5)).await);
+    monitor.shutdown().await;
+}
