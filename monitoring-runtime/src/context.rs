@@ -32,7 +32,27 @@ pub(crate) struct RequestContext {
 
 impl RequestContext {
     fn extras(&mut self) -> &mut Extras {
-        self.extras.get_or_insert_with(Default::default)
+        self.extras
+            .get_or_insert_with(|| POOL.pop().unwrap_or_default())
+    }
+}
+
+/// Emptied `Extras` (their vectors keep their capacity) handed back by the flusher, so
+/// that a request adding tags or timings allocates nothing in the steady state.
+static POOL: std::sync::LazyLock<crossbeam_queue::ArrayQueue<Box<Extras>>> =
+    std::sync::LazyLock::new(|| crossbeam_queue::ArrayQueue::new(4096));
+
+/// Returns a request's extras to the pool (the flusher calls this).
+pub(crate) fn recycle(mut extras: Box<Extras>) {
+    extras.tags.clear();
+    extras.fields.clear();
+    extras.usages.clear();
+    // Keep pooled boxes small: an unusually large request's vectors are not kept.
+    if extras.tags.capacity() <= 16
+        && extras.fields.capacity() <= 32
+        && extras.usages.capacity() <= 32
+    {
+        let _ = POOL.push(extras);
     }
 }
 

@@ -266,23 +266,29 @@ impl Worker {
             RequestId::Given(id) => id,
             RequestId::Generated => format_request_id(timestamp, crate::id::random_u128()).into(),
         };
+        let mut extras = extras;
+        let mut none = Extras::default();
         let Extras {
             tags: extra_tags,
             fields: extra_fields,
             usages,
-        } = extras.map(|e| *e).unwrap_or_default();
+        } = match &mut extras {
+            Some(boxed) => &mut **boxed,
+            None => &mut none,
+        };
 
-        let mut tags = Vec::with_capacity(3 + extra_tags.len());
-        tags.push((Text::Static("service"), TagValue::Text(service.clone())));
+        // In key order, so that the encoder's fast path needs no sorting.
+        let mut tags = Vec::with_capacity(4 + extra_tags.len());
         tags.push((
             Text::Static("route"),
             TagValue::Text(Text::Static(route.route)),
         ));
+        tags.push((Text::Static("service"), TagValue::Text(service.clone())));
         tags.push((
             Text::Static("status_code"),
             TagValue::UInt(u64::from(status)),
         ));
-        tags.extend(extra_tags);
+        tags.extend(extra_tags.drain(..));
         let mut fields = Vec::with_capacity(2 + extra_fields.len());
         fields.push((
             Text::Static("request_id"),
@@ -295,14 +301,16 @@ impl Worker {
         fields.extend(extra_fields.iter().cloned());
 
         if status >= 400 {
-            let mut error_tags = tags.clone();
+            let mut error_tags = Vec::with_capacity(tags.len() + 1);
+            // `error_code` sorts before the other built-in tags.
             error_tags.push((
                 Text::Static("error_code"),
                 error_code.unwrap_or(TagValue::UInt(u64::from(status))),
             ));
+            error_tags.extend(tags.iter().cloned());
             let mut error_fields = Vec::with_capacity(1 + extra_fields.len());
             error_fields.push((Text::Static("request_id"), FieldValue::Str(request_id)));
-            error_fields.extend(extra_fields);
+            error_fields.extend(extra_fields.drain(..));
             out.push(Point {
                 series: Text::Static("requests"),
                 timestamp_ns: timestamp,
@@ -316,6 +324,7 @@ impl Worker {
                 fields: error_fields,
             });
         } else {
+            extra_fields.clear();
             out.push(Point {
                 series: Text::Static("requests"),
                 timestamp_ns: timestamp,
@@ -329,7 +338,7 @@ impl Worker {
                 timestamp_ns: timestamp,
                 tags: vec![(Text::Static("service"), TagValue::Text(service))],
                 fields: usages
-                    .into_iter()
+                    .drain(..)
                     .map(|(k, n)| {
                         (
                             Text::Static(k),
@@ -338,6 +347,9 @@ impl Worker {
                     })
                     .collect(),
             });
+        }
+        if let Some(extras) = extras {
+            crate::context::recycle(extras);
         }
     }
 }
