@@ -524,7 +524,7 @@ impl MonitorBuilder {
         let mut queues = Vec::new();
         let mut tasks = Vec::new();
         for spec in specs {
-            let (queue, task) = spec.start(&runtime, limits, &config)?;
+            let (queue, task) = spec.start(&runtime, limits);
             queues.push(queue);
             tasks.push(task);
         }

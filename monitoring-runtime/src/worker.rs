@@ -288,7 +288,7 @@ impl Worker {
             Text::Static("status_code"),
             TagValue::UInt(u64::from(status)),
         ));
-        tags.extend(extra_tags.drain(..));
+        tags.append(extra_tags);
         let mut fields = Vec::with_capacity(2 + extra_fields.len());
         fields.push((
             Text::Static("request_id"),
@@ -310,7 +310,7 @@ impl Worker {
             error_tags.extend(tags.iter().cloned());
             let mut error_fields = Vec::with_capacity(1 + extra_fields.len());
             error_fields.push((Text::Static("request_id"), FieldValue::Str(request_id)));
-            error_fields.extend(extra_fields.drain(..));
+            error_fields.append(extra_fields);
             out.push(Point {
                 series: Text::Static("requests"),
                 timestamp_ns: timestamp,

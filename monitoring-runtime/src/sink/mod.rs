@@ -420,14 +420,9 @@ impl SinkSpec {
         }
     }
 
-    pub(crate) fn start(
-        self,
-        rt: &Handle,
-        limits: Limits,
-        _config: &Config,
-    ) -> Result<(Arc<SinkQueue>, JoinHandle<()>), Error> {
+    pub(crate) fn start(self, rt: &Handle, limits: Limits) -> (Arc<SinkQueue>, JoinHandle<()>) {
         let queue = |name: &str, wants| Arc::new(SinkQueue::new(name.to_owned(), wants, limits));
-        Ok(match self {
+        match self {
             SinkSpec::Http(exporter) => {
                 let q = queue(exporter.name(), Wants::Lines(exporter.dialect()));
                 (q.clone(), rt.spawn(run(q, exporter)))
@@ -444,6 +439,6 @@ impl SinkSpec {
                 let q = queue(&name, Wants::Points);
                 (q.clone(), start(rt, q))
             }
-        })
+        }
     }
 }
