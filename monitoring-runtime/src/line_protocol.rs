@@ -83,8 +83,6 @@ const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 
 /// Bytes that need attention in a name or tag value (escape, replace or check).
 const NAME_SPECIAL: [bool; 256] = table(b",= \\\n\r\t\0\"#");
-/// Bytes that need attention in a string field value.
-const STRING_SPECIAL: [bool; 256] = table(b"\"\\\n\r");
 
 const fn table(bytes: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
@@ -385,7 +383,10 @@ impl Encoder {
         }
         out.push(b'"');
         let bytes = text.as_bytes();
-        if plain(bytes, &STRING_SPECIAL) {
+        // SIMD search (memchr): request ids and messages are the longest text here.
+        if memchr::memchr3(b'"', b'\\', b'\n', bytes).is_none()
+            && memchr::memchr(b'\r', bytes).is_none()
+        {
             out.extend_from_slice(bytes);
         } else {
             let mut sanitized = false;
