@@ -82,6 +82,7 @@ pub mod luna;
 /// What the macros expand to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use monitoring_runtime::monitor::monitoring_on;
     pub use monitoring_runtime::point::now_ns;
     pub use monitoring_runtime::request::{monitored, request_id_arg, RouteMeta};
     pub use monitoring_runtime::{

@@ -297,6 +297,14 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Monitor>) -> R) -> R {
     call(GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref())
 }
 
+/// Whether any monitor could record a request starting now: two relaxed loads. The
+/// expansion of `#[monitored]` runs the handler body unwrapped when this is false.
+#[doc(hidden)]
+#[inline]
+pub fn monitoring_on() -> bool {
+    SCOPES_USED.load(Ordering::Relaxed) || GLOBAL_ENABLED.load(Ordering::Relaxed)
+}
+
 /// Where a request will be recorded, decided when it starts.
 pub(crate) enum Target {
     /// The process-wide default (no reference kept: the request path stays free of

@@ -42,9 +42,12 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream>
         ReturnType::Default => func.sig.ident.span(),
     };
     let monitored = quote_spanned!(output_span=> #krate::__private::monitored);
+    // The argument is evaluated only when monitoring is on, before the body takes the
+    // parameters it may read.
     let request_id = match &args.request_id {
         Some(expr) => {
-            quote_spanned!(expr.span()=> #krate::__private::request_id_arg(#expr))
+            let id = quote_spanned!(expr.span()=> #krate::__private::request_id_arg(#expr));
+            quote!(if __monitoring_on { #id } else { ::core::option::Option::None })
         }
         None => quote!(::core::option::Option::None),
     };
@@ -75,18 +78,27 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream>
     if func.sig.asyncness.is_some() {
         let inner = body(&func.block);
         *func.block = syn::parse_quote! {{
+            let __monitoring_on = #krate::__private::monitoring_on();
             let __monitoring_route = #meta;
             let __monitoring_request_id = #request_id;
             let __monitoring_body = #inner;
+            // Monitoring off: the body runs unwrapped (one more branch than no attribute).
+            if !__monitoring_on {
+                return __monitoring_body.await;
+            }
             #call.await
         }};
     } else if let Some(inner) = async_trait_block(&mut func.block) {
         let original = inner.clone();
         *inner = syn::parse_quote! {
             async move {
+                let __monitoring_on = #krate::__private::monitoring_on();
                 let __monitoring_route = #meta;
                 let __monitoring_request_id = #request_id;
                 let __monitoring_body = #original;
+                if !__monitoring_on {
+                    return __monitoring_body.await;
+                }
                 #call.await
             }
         };
