@@ -7,35 +7,16 @@
 use std::hint::black_box;
 use std::io::Write;
 
-use influxdb_line_protocol::LineProtocolBuilder;
 use monitoring::{Dialect, Encoder, Point};
 
 #[global_allocator]
 static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
 
-const TS: i64 = 1_764_000_000_123_456_789;
-const ID: &str = "1764000000,8e2f4d1c-3b6a-4f7e-9c1d-2a5b6c7d8e9f";
-
-/// A `requests` point as `#[monitored]` produces it for the seed's extractor.
-fn seed_point() -> Point {
-    Point::at("requests", TS)
-        .with_tag("route", "POST:/extractor")
-        .with_tag("service", "luna-handlers")
-        .with_tag("status_code", 201u16)
-        .with_field("request_id", ID)
-        .with_field("execution_time", 0.012_345_678)
-        .with_field("download_images_time", 0.004_321)
-        .with_field("save_warps_time", 0.001_987_654)
-}
-
-/// Every element needs escaping.
-fn hostile_point() -> Point {
-    Point::at("my series,1", TS)
-        .with_tag("k e,y=1", "v a,l=u e")
-        .with_tag("path", "C:\\data\\x")
-        .with_field("m s,g=", "say \"hi\" \\ bye")
-        .with_field("n", 42i64)
-}
+mod lines;
+use lines::{
+    hostile_point, influxdb2_hostile, influxdb2_seed, line_protocol_builder_hostile,
+    line_protocol_builder_seed, seed_point, TS,
+};
 
 mod seed_line {
     use super::*;
@@ -71,40 +52,17 @@ mod seed_line {
         let mut out = Vec::with_capacity(512);
         b.bench_local(|| {
             out.clear();
-            LineProtocolBuilder::new_with(&mut out)
-                .measurement("requests")
-                .tag("route", black_box("POST:/extractor"))
-                .tag("service", "luna-handlers")
-                .tag("status_code", itoa::Buffer::new().format(201u16))
-                .field("request_id", black_box(ID))
-                .field("execution_time", 0.012_345_678)
-                .field("download_images_time", 0.004_321)
-                .field("save_warps_time", 0.001_987_654)
-                .timestamp(TS)
-                .close_line()
-                .build();
+            line_protocol_builder_seed(&mut out);
             black_box(&out);
         });
     }
 
     #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn influxdb2_data_point(b: divan::Bencher) {
-        use influxdb2::models::WriteDataPoint;
         let mut out = Vec::with_capacity(512);
         b.bench_local(|| {
             out.clear();
-            let point = influxdb2::models::DataPoint::builder("requests")
-                .tag("route", black_box("POST:/extractor"))
-                .tag("service", "luna-handlers")
-                .tag("status_code", 201u16.to_string())
-                .field("request_id", black_box(ID))
-                .field("execution_time", 0.012_345_678)
-                .field("download_images_time", 0.004_321)
-                .field("save_warps_time", 0.001_987_654)
-                .timestamp(TS)
-                .build()
-                .unwrap();
-            point.write_data_point_to(&mut out).unwrap();
+            influxdb2_seed(&mut out);
             black_box(&out);
         });
     }
@@ -133,34 +91,17 @@ mod escape_heavy_line {
         let mut out = Vec::with_capacity(512);
         b.bench_local(|| {
             out.clear();
-            LineProtocolBuilder::new_with(&mut out)
-                .measurement(black_box("my series,1"))
-                .tag("k e,y=1", "v a,l=u e")
-                .tag("path", "C:\\data\\x")
-                .field("m s,g=", "say \"hi\" \\ bye")
-                .field("n", 42i64)
-                .timestamp(TS)
-                .close_line()
-                .build();
+            line_protocol_builder_hostile(&mut out);
             black_box(&out);
         });
     }
 
     #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn influxdb2_data_point(b: divan::Bencher) {
-        use influxdb2::models::WriteDataPoint;
         let mut out = Vec::with_capacity(512);
         b.bench_local(|| {
             out.clear();
-            let point = influxdb2::models::DataPoint::builder(black_box("my series,1"))
-                .tag("k e,y=1", "v a,l=u e")
-                .tag("path", "C:\\data\\x")
-                .field("m s,g=", "say \"hi\" \\ bye")
-                .field("n", 42i64)
-                .timestamp(TS)
-                .build()
-                .unwrap();
-            point.write_data_point_to(&mut out).unwrap();
+            influxdb2_hostile(&mut out);
             black_box(&out);
         });
     }

@@ -60,6 +60,26 @@ impl Flusher {
     }
 }
 
+/// One row of the results table.
+fn row(
+    target: &str,
+    test: &str,
+    requests: u64,
+    report: &monitoring::FlushReport,
+    wall: Duration,
+    cpu: Duration,
+) {
+    let written = report.stats.sinks[0].written;
+    println!(
+        "| {target} | {test} | {requests} | {written} | {:.2} s | {:.0} | {} | {:.3} s | {:.2}% |",
+        wall.as_secs_f64(),
+        written as f64 / wall.as_secs_f64(),
+        report.dropped().total(),
+        cpu.as_secs_f64(),
+        100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
+    );
+}
+
 fn installed(binary: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(binary).is_file()))
@@ -124,15 +144,7 @@ fn main() {
         let report = flusher.runtime.block_on(flusher.monitor.shutdown());
         let wall = started.elapsed();
         let cpu = flusher.cpu() - cpu0;
-        let written = report.stats.sinks[0].written;
-        println!(
-            "| {name} | sustained, 8 tasks | {sent} | {written} | {:.2} s | {:.0} | {} | {:.2} s | {:.0}% |",
-            wall.as_secs_f64(),
-            written as f64 / wall.as_secs_f64(),
-            report.dropped().total(),
-            cpu.as_secs_f64(),
-            100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
-        );
+        row(name, "sustained, 8 tasks", sent, &report, wall, cpu);
         Monitor::uninstall_global();
 
         // 2. Paced: 10,000 requests per second for 5 s; the flusher's CPU share.
@@ -154,15 +166,7 @@ fn main() {
         let wall = started.elapsed();
         let cpu = flusher.cpu() - cpu0;
         let report = flusher.runtime.block_on(flusher.monitor.shutdown());
-        println!(
-            "| {name} | 10,000 req/s for 5 s | {sent} | {} | {:.2} s | {:.0} | {} | {:.3} s | {:.2}% |",
-            report.stats.sinks[0].written,
-            wall.as_secs_f64(),
-            report.stats.sinks[0].written as f64 / wall.as_secs_f64(),
-            report.dropped().total(),
-            cpu.as_secs_f64(),
-            100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
-        );
+        row(name, "10,000 req/s for 5 s", sent, &report, wall, cpu);
         Monitor::uninstall_global();
 
         // 3. Capacity: 1,000,000 points queued at once, then drained by the flusher
@@ -176,14 +180,13 @@ fn main() {
         let report = flusher.runtime.block_on(flusher.monitor.shutdown());
         let wall = started.elapsed();
         let cpu = flusher.cpu() - cpu0;
-        let written = report.stats.sinks[0].written;
-        println!(
-            "| {name} | 1,000,000 queued, drained | 1000000 | {written} | {:.2} s | {:.0} | {} | {:.2} s | {:.0}% |",
-            wall.as_secs_f64(),
-            written as f64 / wall.as_secs_f64(),
-            report.dropped().total(),
-            cpu.as_secs_f64(),
-            100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
+        row(
+            name,
+            "1,000,000 queued, drained",
+            1_000_000,
+            &report,
+            wall,
+            cpu,
         );
         Monitor::uninstall_global();
     }

@@ -50,8 +50,7 @@ enum Scenario {
     Influxdb2,
 }
 
-const TS: i64 = 1_764_000_000_123_456_789;
-const ID: &str = "1764000000,8e2f4d1c-3b6a-4f7e-9c1d-2a5b6c7d8e9f";
+mod lines;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -82,15 +81,7 @@ fn main() {
         }
         _ => {}
     }
-    // As the flusher builds it (tags in key order).
-    let point = Point::at("requests", TS)
-        .with_tag("route", "POST:/extractor")
-        .with_tag("service", "luna-handlers")
-        .with_tag("status_code", 201u16)
-        .with_field("request_id", ID)
-        .with_field("execution_time", 0.012_345_678)
-        .with_field("download_images_time", 0.004_321)
-        .with_field("save_warps_time", 0.001_987_654);
+    let point = lines::seed_point();
     let scenario = match scenario.as_str() {
         "plain" => Scenario::Plain,
         "monitored_on" | "monitored_off" => Scenario::Monitored,
@@ -134,35 +125,11 @@ fn measured_loop(scenario: Scenario, n: u64, point: &Point) {
             }
             Scenario::LineProtocolBuilder => {
                 out.clear();
-                influxdb_line_protocol::LineProtocolBuilder::new_with(&mut out)
-                    .measurement("requests")
-                    .tag("route", black_box("POST:/extractor"))
-                    .tag("service", "luna-handlers")
-                    .tag("status_code", itoa::Buffer::new().format(201u16))
-                    .field("request_id", black_box(ID))
-                    .field("execution_time", 0.012_345_678)
-                    .field("download_images_time", 0.004_321)
-                    .field("save_warps_time", 0.001_987_654)
-                    .timestamp(TS)
-                    .close_line()
-                    .build();
+                lines::line_protocol_builder_seed(&mut out);
             }
             Scenario::Influxdb2 => {
-                use influxdb2::models::WriteDataPoint;
                 out.clear();
-                influxdb2::models::DataPoint::builder("requests")
-                    .tag("route", black_box("POST:/extractor"))
-                    .tag("service", "luna-handlers")
-                    .tag("status_code", 201u16.to_string())
-                    .field("request_id", black_box(ID))
-                    .field("execution_time", 0.012_345_678)
-                    .field("download_images_time", 0.004_321)
-                    .field("save_warps_time", 0.001_987_654)
-                    .timestamp(TS)
-                    .build()
-                    .unwrap()
-                    .write_data_point_to(&mut out)
-                    .unwrap();
+                lines::influxdb2_seed(&mut out);
             }
         }
         black_box(&out);

@@ -1,0 +1,94 @@
+//! The lines every encoding benchmark writes, for each encoder compared: the seed's
+//! `requests` line and an escape-heavy one. Shared by `encode.rs` and `instructions.rs`.
+#![allow(dead_code)]
+
+use std::hint::black_box;
+
+use influxdb_line_protocol::LineProtocolBuilder;
+use monitoring::Point;
+
+pub(crate) const TS: i64 = 1_764_000_000_123_456_789;
+pub(crate) const ID: &str = "1764000000,8e2f4d1c-3b6a-4f7e-9c1d-2a5b6c7d8e9f";
+
+/// A `requests` point as the flusher builds it for the seed's extractor (tags in key order).
+pub(crate) fn seed_point() -> Point {
+    Point::at("requests", TS)
+        .with_tag("route", "POST:/extractor")
+        .with_tag("service", "luna-handlers")
+        .with_tag("status_code", 201u16)
+        .with_field("request_id", ID)
+        .with_field("execution_time", 0.012_345_678)
+        .with_field("download_images_time", 0.004_321)
+        .with_field("save_warps_time", 0.001_987_654)
+}
+
+/// Every element needs escaping.
+pub(crate) fn hostile_point() -> Point {
+    Point::at("my series,1", TS)
+        .with_tag("k e,y=1", "v a,l=u e")
+        .with_tag("path", "C:\\data\\x")
+        .with_field("m s,g=", "say \"hi\" \\ bye")
+        .with_field("n", 42i64)
+}
+
+/// The seed line with `influxdb-line-protocol`'s builder, into a reused buffer.
+pub(crate) fn line_protocol_builder_seed(out: &mut Vec<u8>) {
+    LineProtocolBuilder::new_with(out)
+        .measurement("requests")
+        .tag("route", black_box("POST:/extractor"))
+        .tag("service", "luna-handlers")
+        .tag("status_code", itoa::Buffer::new().format(201u16))
+        .field("request_id", black_box(ID))
+        .field("execution_time", 0.012_345_678)
+        .field("download_images_time", 0.004_321)
+        .field("save_warps_time", 0.001_987_654)
+        .timestamp(TS)
+        .close_line()
+        .build();
+}
+
+/// The seed line with `influxdb2`'s `DataPoint`.
+pub(crate) fn influxdb2_seed(out: &mut Vec<u8>) {
+    use influxdb2::models::WriteDataPoint;
+    influxdb2::models::DataPoint::builder("requests")
+        .tag("route", black_box("POST:/extractor"))
+        .tag("service", "luna-handlers")
+        .tag("status_code", 201u16.to_string())
+        .field("request_id", black_box(ID))
+        .field("execution_time", 0.012_345_678)
+        .field("download_images_time", 0.004_321)
+        .field("save_warps_time", 0.001_987_654)
+        .timestamp(TS)
+        .build()
+        .unwrap()
+        .write_data_point_to(out)
+        .unwrap();
+}
+
+/// The escape-heavy line with `influxdb-line-protocol`'s builder.
+pub(crate) fn line_protocol_builder_hostile(out: &mut Vec<u8>) {
+    LineProtocolBuilder::new_with(out)
+        .measurement(black_box("my series,1"))
+        .tag("k e,y=1", "v a,l=u e")
+        .tag("path", "C:\\data\\x")
+        .field("m s,g=", "say \"hi\" \\ bye")
+        .field("n", 42i64)
+        .timestamp(TS)
+        .close_line()
+        .build();
+}
+
+/// The escape-heavy line with `influxdb2`'s `DataPoint`.
+pub(crate) fn influxdb2_hostile(out: &mut Vec<u8>) {
+    use influxdb2::models::WriteDataPoint;
+    influxdb2::models::DataPoint::builder(black_box("my series,1"))
+        .tag("k e,y=1", "v a,l=u e")
+        .tag("path", "C:\\data\\x")
+        .field("m s,g=", "say \"hi\" \\ bye")
+        .field("n", 42i64)
+        .timestamp(TS)
+        .build()
+        .unwrap()
+        .write_data_point_to(out)
+        .unwrap();
+}
