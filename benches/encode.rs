@@ -18,22 +18,36 @@ use lines::{
     line_protocol_builder_seed, seed_point, TS,
 };
 
+/// Our encoder on an existing point, into a reused buffer; bytes per line as throughput.
+fn bench_ours(b: divan::Bencher, point: Point) {
+    let mut enc = Encoder::new(Dialect::V2);
+    let mut out = Vec::with_capacity(512);
+    b.counter(divan::counter::BytesCount::new(
+        enc.encode_to_string(&point).unwrap().len(),
+    ))
+    .bench_local(|| {
+        out.clear();
+        enc.encode(black_box(&point), &mut out);
+        black_box(&out);
+    });
+}
+
+/// A baseline encoder writing one line into a reused buffer.
+fn bench_writer(b: divan::Bencher, write: fn(&mut Vec<u8>)) {
+    let mut out = Vec::with_capacity(512);
+    b.bench_local(|| {
+        out.clear();
+        write(&mut out);
+        black_box(&out);
+    });
+}
+
 mod seed_line {
     use super::*;
 
     #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn ours_encode(b: divan::Bencher) {
-        let point = seed_point();
-        let mut enc = Encoder::new(Dialect::V2);
-        let mut out = Vec::with_capacity(512);
-        b.counter(divan::counter::BytesCount::new(
-            enc.encode_to_string(&point).unwrap().len(),
-        ))
-        .bench_local(|| {
-            out.clear();
-            enc.encode(black_box(&point), &mut out);
-            black_box(&out);
-        });
+        bench_ours(b, seed_point());
     }
 
     #[divan::bench(sample_count = 300, sample_size = 1000)]
@@ -49,22 +63,12 @@ mod seed_line {
 
     #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn line_protocol_builder(b: divan::Bencher) {
-        let mut out = Vec::with_capacity(512);
-        b.bench_local(|| {
-            out.clear();
-            line_protocol_builder_seed(&mut out);
-            black_box(&out);
-        });
+        bench_writer(b, line_protocol_builder_seed);
     }
 
     #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn influxdb2_data_point(b: divan::Bencher) {
-        let mut out = Vec::with_capacity(512);
-        b.bench_local(|| {
-            out.clear();
-            influxdb2_seed(&mut out);
-            black_box(&out);
-        });
+        bench_writer(b, influxdb2_seed);
     }
 }
 
@@ -73,37 +77,17 @@ mod escape_heavy_line {
 
     #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn ours_encode(b: divan::Bencher) {
-        let point = hostile_point();
-        let mut enc = Encoder::new(Dialect::V2);
-        let mut out = Vec::with_capacity(512);
-        b.counter(divan::counter::BytesCount::new(
-            enc.encode_to_string(&point).unwrap().len(),
-        ))
-        .bench_local(|| {
-            out.clear();
-            enc.encode(black_box(&point), &mut out);
-            black_box(&out);
-        });
+        bench_ours(b, hostile_point());
     }
 
     #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn line_protocol_builder(b: divan::Bencher) {
-        let mut out = Vec::with_capacity(512);
-        b.bench_local(|| {
-            out.clear();
-            line_protocol_builder_hostile(&mut out);
-            black_box(&out);
-        });
+        bench_writer(b, line_protocol_builder_hostile);
     }
 
     #[divan::bench(sample_count = 300, sample_size = 1000)]
     fn influxdb2_data_point(b: divan::Bencher) {
-        let mut out = Vec::with_capacity(512);
-        b.bench_local(|| {
-            out.clear();
-            influxdb2_hostile(&mut out);
-            black_box(&out);
-        });
+        bench_writer(b, influxdb2_hostile);
     }
 }
 

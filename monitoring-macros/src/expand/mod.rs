@@ -16,6 +16,17 @@ pub(crate) fn with_fallback(error: syn::Error, item: TokenStream) -> TokenStream
     quote!(#error #item)
 }
 
+/// The annotated item as a function, or the fallback output (the item unchanged next
+/// to an error saying what the attribute applies to).
+pub(crate) fn parse_fn(item: &TokenStream, applies_to: &str) -> Result<syn::ItemFn, TokenStream> {
+    syn::parse2::<syn::ItemFn>(item.clone()).map_err(|_| {
+        with_fallback(
+            syn::Error::new(proc_macro2::Span::call_site(), applies_to),
+            item.clone(),
+        )
+    })
+}
+
 /// The `async move { .. }` block of a function written the way `#[async_trait]`
 /// expands `async fn`s: a plain `fn` whose body ends in `Box::pin(async move { .. })`.
 pub(crate) fn async_trait_block(block: &mut Block) -> Option<&mut ExprAsync> {

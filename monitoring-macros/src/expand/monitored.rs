@@ -8,24 +8,19 @@ use syn::spanned::Spanned;
 use syn::{Error, ItemFn, ReturnType};
 
 use crate::attr::{self, MonitoredArgs};
-use crate::expand::{async_trait_block, with_fallback};
+use crate::expand::{async_trait_block, parse_fn, with_fallback};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = match syn::parse2::<MonitoredArgs>(args) {
         Ok(args) => args,
         Err(e) => return with_fallback(e, item),
     };
-    let func = match syn::parse2::<ItemFn>(item.clone()) {
+    let func = match parse_fn(
+        &item,
+        "`#[monitored]` can only be used on an `async fn` handler",
+    ) {
         Ok(func) => func,
-        Err(_) => {
-            return with_fallback(
-                Error::new(
-                    proc_macro2::Span::call_site(),
-                    "`#[monitored]` can only be used on an `async fn` handler",
-                ),
-                item,
-            )
-        }
+        Err(fallback) => return fallback,
     };
     match expand_fn(&args, func) {
         Ok(tokens) => tokens,

@@ -4,27 +4,22 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Error, ItemFn, Stmt};
+use syn::Stmt;
 
 use crate::attr::{self, TimedFieldArgs};
-use crate::expand::{async_trait_block, with_fallback};
+use crate::expand::{async_trait_block, parse_fn, with_fallback};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = match syn::parse2::<TimedFieldArgs>(args) {
         Ok(args) => args,
         Err(e) => return with_fallback(e, item),
     };
-    let mut func = match syn::parse2::<ItemFn>(item.clone()) {
+    let mut func = match parse_fn(
+        &item,
+        "`#[timed_field]` can only be used on functions; for a block use `monitoring::time_field(\"name\", async { .. })` or `monitoring::FieldTimer`",
+    ) {
         Ok(func) => func,
-        Err(_) => {
-            return with_fallback(
-                Error::new(
-                    proc_macro2::Span::call_site(),
-                    "`#[timed_field]` can only be used on functions; for a block use `monitoring::time_field(\"name\", async { .. })` or `monitoring::FieldTimer`",
-                ),
-                item,
-            )
-        }
+        Err(fallback) => return fallback,
     };
     let krate = attr::krate(&args.krate);
     let name = &args.name;
