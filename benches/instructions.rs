@@ -3,7 +3,7 @@
 //! wall-clock times on these VMs.
 //!
 //! `instructions <scenario> <N>` with scenario one of `plain`, `monitored_on`,
-//! `monitored_off`, `tracing`, `encode_seed`, `line_protocol_builder`, `influxdb2`.
+//! `monitored_off`, `calls_plain`, `calls_timed`, `tracing`, `encode_seed`, `line_protocol_builder`, `influxdb2`.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -33,6 +33,31 @@ async fn instrumented(x: u64) -> StatusCode {
     StatusCode::OK
 }
 
+#[inline(never)]
+fn work(x: u64) -> u64 {
+    black_box(x) + 1
+}
+
+#[monitoring::timed_field("save_warps_time")]
+#[inline(never)]
+fn timed_work(x: u64) -> u64 {
+    black_box(x) + 1
+}
+
+#[monitored(route = "POST:/detector")]
+#[inline(never)]
+async fn calls_plain(x: u64) -> StatusCode {
+    black_box(work(x));
+    StatusCode::OK
+}
+
+#[monitored(route = "POST:/detector")]
+#[inline(never)]
+async fn calls_timed(x: u64) -> StatusCode {
+    black_box(timed_work(x));
+    StatusCode::OK
+}
+
 #[tracing::instrument]
 #[inline(never)]
 async fn traced(x: u64) -> StatusCode {
@@ -44,6 +69,8 @@ async fn traced(x: u64) -> StatusCode {
 enum Scenario {
     Plain,
     Monitored,
+    CallsPlain,
+    CallsTimed,
     Tracing,
     Encode,
     LineProtocolBuilder,
@@ -74,7 +101,7 @@ fn main() {
             .unwrap()
     });
     match scenario.as_str() {
-        "monitored_on" => monitor.install_global(),
+        "monitored_on" | "calls_plain" | "calls_timed" => monitor.install_global(),
         "monitored_off" => Monitor::disabled().install_global(),
         "tracing" => {
             tracing::subscriber::set_global_default(tracing_subscriber::registry()).unwrap()
@@ -85,6 +112,8 @@ fn main() {
     let scenario = match scenario.as_str() {
         "plain" => Scenario::Plain,
         "monitored_on" | "monitored_off" => Scenario::Monitored,
+        "calls_plain" => Scenario::CallsPlain,
+        "calls_timed" => Scenario::CallsTimed,
         "tracing" => Scenario::Tracing,
         "encode_seed" => Scenario::Encode,
         "line_protocol_builder" => Scenario::LineProtocolBuilder,
@@ -115,6 +144,12 @@ fn measured_loop(scenario: Scenario, n: u64, point: &Point) {
             }
             Scenario::Monitored => {
                 run(instrumented(black_box(i)));
+            }
+            Scenario::CallsPlain => {
+                run(calls_plain(black_box(i)));
+            }
+            Scenario::CallsTimed => {
+                run(calls_timed(black_box(i)));
             }
             Scenario::Tracing => {
                 run(traced(black_box(i)));

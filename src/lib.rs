@@ -85,6 +85,7 @@ pub mod __private {
     pub use monitoring_runtime::monitor::monitoring_on;
     pub use monitoring_runtime::point::now_ns;
     pub use monitoring_runtime::request::{monitored, request_id_arg, RouteMeta};
+    pub use monitoring_runtime::timing::TimedField;
     pub use monitoring_runtime::{
         FieldTimer, MonitoringPoint, Point, ToFieldValue, ToTagValue, ToTimestamp, UsageStatistics,
     };

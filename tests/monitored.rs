@@ -489,3 +489,90 @@ async fn block_forms_time_code_that_is_not_a_function() {
     assert!(float(p, "save_samples_time") >= 0.002);
     assert_eq!(p.field("faces"), Some(&FieldValue::Int(3)));
 }
+
+fn spin(d: Duration) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+#[timed_field("t_one")]
+fn one() {
+    spin(Duration::from_millis(1));
+}
+#[timed_field("t_two")]
+fn two() {
+    spin(Duration::from_millis(1));
+}
+#[timed_field("t_three")]
+fn three() {
+    spin(Duration::from_millis(1));
+}
+#[timed_field("t_four")]
+fn four() {
+    spin(Duration::from_millis(1));
+}
+/// A second function timing into an existing field name shares its total.
+#[timed_field("t_one")]
+fn one_again() {
+    spin(Duration::from_millis(2));
+}
+
+#[monitored(route = "POST:/many_timings")]
+async fn many_timings() -> StatusCode {
+    // Four distinct fields: one more than a request carries inline, so the last goes
+    // through the request's extras; "t_two" is also timed by name (`FieldTimer`).
+    for _ in 0..2 {
+        one();
+        two();
+        three();
+        four();
+    }
+    one_again();
+    {
+        let _t = monitoring::FieldTimer::start("t_two");
+        spin(Duration::from_millis(3));
+    }
+    {
+        let _t = monitoring::FieldTimer::start("t_five");
+        spin(Duration::from_millis(1));
+    }
+    StatusCode::NOT_FOUND
+}
+
+#[tokio::test]
+async fn timings_beyond_the_inline_slots_and_by_name_accumulate_per_field() {
+    let (monitor, capture) = monitor();
+    monitor.scope(many_timings()).await;
+    monitor.shutdown().await;
+    let requests = capture.series("requests");
+    let errors = capture.series("errors");
+    assert_eq!((requests.len(), errors.len()), (1, 1));
+    for p in [&requests[0], &errors[0]] {
+        let total = float(&requests[0], "execution_time");
+        // Lower bounds from the spins; together never more than the whole request.
+        let expected = [
+            ("t_one", 0.004),
+            ("t_two", 0.005),
+            ("t_three", 0.002),
+            ("t_four", 0.002),
+            ("t_five", 0.001),
+        ];
+        let mut sum = 0.0;
+        for (name, at_least) in expected {
+            let v = float(p, name);
+            assert!(v >= at_least, "{name} = {v}, expected >= {at_least}");
+            sum += v;
+        }
+        assert!(sum <= total, "fields {sum} > execution_time {total}");
+        let names: Vec<&str> = p.fields().iter().map(|(k, _)| k.as_str()).collect();
+        for (name, _) in expected {
+            assert_eq!(
+                names.iter().filter(|n| **n == name).count(),
+                1,
+                "{name} once: {names:?}"
+            );
+        }
+    }
+}

@@ -7,14 +7,12 @@
 //! it follows the request across awaits and threads without any allocation. Outside a
 //! monitored request every call is a cheap no-op.
 
-use std::cell::RefCell;
-use std::future::Future;
+use std::cell::{Cell, RefCell};
 use std::thread::LocalKey;
 use std::time::Duration;
 
-use quanta::Instant;
-
 use crate::point::{FieldValue, TagValue, Text};
+use crate::timing::Times;
 
 /// What a request collected beyond the built-in tags and fields. Allocated on first use.
 #[derive(Debug, Default)]
@@ -22,19 +20,21 @@ pub(crate) struct Extras {
     pub(crate) tags: Vec<(Text, TagValue)>,
     pub(crate) fields: Vec<(Text, FieldValue)>,
     pub(crate) usages: Vec<(&'static str, u64)>,
+    /// The error code of a failed request, when the handler gave one.
+    pub(crate) error_code: Option<TagValue>,
 }
 
-/// The per-request slot; `extras` stays `None` until a handler adds something.
+/// What a request collected, kept by its future between polls: timings inline;
+/// `extras` stays `None` until a handler adds something else.
 #[derive(Debug, Default)]
 pub(crate) struct RequestContext {
+    pub(crate) times: Times,
     pub(crate) extras: Option<Box<Extras>>,
 }
 
-impl RequestContext {
-    fn extras(&mut self) -> &mut Extras {
-        self.extras
-            .get_or_insert_with(|| POOL.pop().unwrap_or_default())
-    }
+/// The extras in `slot`, taken from the pool (or allocated) on first use.
+pub(crate) fn extras_of(slot: &mut Option<Box<Extras>>) -> &mut Extras {
+    slot.get_or_insert_with(|| POOL.pop().unwrap_or_default())
 }
 
 /// Emptied `Extras` (their vectors keep their capacity) handed back by the flusher, so
@@ -47,6 +47,7 @@ pub(crate) fn recycle(mut extras: Box<Extras>) {
     extras.tags.clear();
     extras.fields.clear();
     extras.usages.clear();
+    extras.error_code = None;
     // Keep pooled boxes small: an unusually large request's vectors are not kept.
     if extras.tags.capacity() <= 16
         && extras.fields.capacity() <= 32
@@ -57,9 +58,61 @@ pub(crate) fn recycle(mut extras: Box<Extras>) {
 }
 
 thread_local! {
-    static CURRENT: RefCell<Option<RequestContext>> = const { RefCell::new(None) };
+    /// The timings of the request being polled on this thread; `None` outside one.
+    static TIMES: Cell<Option<Times>> = const { Cell::new(None) };
+    /// Its extras, once it has added something.
+    static EXTRAS: Cell<Option<Box<Extras>>> = const { Cell::new(None) };
     /// A request id handed down by the tower layer for the next monitored request.
     static INCOMING_ID: RefCell<Option<Text>> = const { RefCell::new(None) };
+}
+
+/// Moves a request's context into this thread's slots for one poll and back out
+/// afterwards (plain `Cell` swaps), also when the poll panics.
+pub(crate) struct RequestGuard<'a> {
+    home: &'a mut RequestContext,
+    previous_times: Option<Times>,
+    previous_extras: Option<Box<Extras>>,
+    /// Set when the guard is dropped without [`leave`](Self::leave): unwinding.
+    panicked: &'a mut bool,
+    left: bool,
+}
+
+#[inline]
+pub(crate) fn enter_request<'a>(
+    home: &'a mut RequestContext,
+    panicked: &'a mut bool,
+) -> RequestGuard<'a> {
+    let previous_times = TIMES.replace(Some(home.times));
+    let extras = home.extras.take();
+    // `try_with`: during thread teardown the slot is gone (what was added is lost).
+    let previous_extras = EXTRAS.try_with(|e| e.replace(extras)).unwrap_or(None);
+    RequestGuard {
+        home,
+        previous_times,
+        previous_extras,
+        panicked,
+        left: false,
+    }
+}
+
+impl RequestGuard<'_> {
+    /// Restores the slots after a poll that returned (no panic).
+    #[inline]
+    pub(crate) fn leave(mut self) {
+        self.left = true;
+    }
+}
+
+impl Drop for RequestGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.home.times = TIMES.replace(self.previous_times).unwrap_or_default();
+        let previous = self.previous_extras.take();
+        self.home.extras = EXTRAS.try_with(|e| e.replace(previous)).unwrap_or(None);
+        if !self.left {
+            *self.panicked = true;
+        }
+    }
 }
 
 /// Moves a value into a thread-local slot for the duration of a poll and back out
@@ -68,14 +121,12 @@ pub(crate) struct SlotGuard<'a, T: 'static> {
     key: &'static LocalKey<RefCell<Option<T>>>,
     home: &'a mut Option<T>,
     previous: Option<T>,
-    panicked: Option<&'a mut bool>,
 }
 
 impl<'a, T: 'static> SlotGuard<'a, T> {
     pub(crate) fn enter(
         key: &'static LocalKey<RefCell<Option<T>>>,
         home: &'a mut Option<T>,
-        panicked: Option<&'a mut bool>,
     ) -> Self {
         let value = home.take();
         let previous = key.with(|slot| slot.replace(value));
@@ -83,7 +134,6 @@ impl<'a, T: 'static> SlotGuard<'a, T> {
             key,
             home,
             previous,
-            panicked,
         }
     }
 }
@@ -92,37 +142,40 @@ impl<T: 'static> Drop for SlotGuard<'_, T> {
     fn drop(&mut self) {
         let previous = self.previous.take();
         *self.home = self.key.with(|slot| slot.replace(previous));
-        if let Some(flag) = self.panicked.as_deref_mut() {
-            if std::thread::panicking() {
-                *flag = true;
-            }
-        }
     }
 }
 
-pub(crate) fn enter_request<'a>(
-    home: &'a mut Option<RequestContext>,
-    panicked: &'a mut bool,
-) -> SlotGuard<'a, RequestContext> {
-    SlotGuard::enter(&CURRENT, home, Some(panicked))
-}
-
-fn with_context(f: impl FnOnce(&mut RequestContext)) {
-    // `try_with`: during thread teardown the slot is gone and this is a no-op.
-    let _ = CURRENT.try_with(|slot| {
-        if let Ok(mut slot) = slot.try_borrow_mut() {
-            if let Some(ctx) = slot.as_mut() {
-                f(ctx);
-            }
-        }
+/// Calls `f` with the current request's extras (taken from the pool on first use); a
+/// no-op outside a request.
+fn with_context(f: impl FnOnce(&mut Extras)) {
+    if !in_request() {
+        return;
+    }
+    let _ = EXTRAS.try_with(|slot| {
+        let mut extras = slot.take();
+        f(extras_of(&mut extras));
+        slot.set(extras);
     });
 }
 
+/// Calls `f` with the current request's inline timings; false outside a request or
+/// when `f` finds no free slot.
+#[inline]
+pub(crate) fn with_times(f: impl FnOnce(&mut Times) -> bool) -> bool {
+    match TIMES.get() {
+        Some(mut times) => {
+            let added = f(&mut times);
+            TIMES.set(Some(times));
+            added
+        }
+        None => false,
+    }
+}
+
 /// True while a monitored request is being polled on this thread.
+#[inline]
 pub fn in_request() -> bool {
-    CURRENT
-        .try_with(|slot| slot.try_borrow().map(|s| s.is_some()).unwrap_or(false))
-        .unwrap_or(false)
+    TIMES.get().is_some()
 }
 
 /// Adds a tag to the current request's `requests` and `errors` points (a later tag with
@@ -132,16 +185,22 @@ pub fn in_request() -> bool {
 /// monitoring_runtime::add_tag("handler_id", String::from("5f3d"));
 /// ```
 pub fn add_tag(key: impl Into<Text>, value: impl Into<TagValue>) {
-    with_context(|ctx| ctx.extras().tags.push((key.into(), value.into())));
+    if !in_request() {
+        return;
+    }
+    let (key, value) = (key.into(), value.into());
+    with_context(|extras| extras.tags.push((key, value)));
 }
 
 /// Sets a field of the current request's `requests` and `errors` points (a later value
 /// for the same key replaces it). A no-op outside a monitored request.
 pub fn add_field(key: impl Into<Text>, value: impl Into<FieldValue>) {
-    with_context(|ctx| {
-        let key = key.into();
-        let value = value.into();
-        let fields = &mut ctx.extras().fields;
+    if !in_request() {
+        return;
+    }
+    let (key, value) = (key.into(), value.into());
+    with_context(|extras| {
+        let fields = &mut extras.fields;
         match fields.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => fields.push((key, value)),
@@ -152,10 +211,13 @@ pub fn add_field(key: impl Into<Text>, value: impl Into<FieldValue>) {
 /// Adds `elapsed` (as float seconds) to field `key` of the current request: repeated
 /// calls for the same key accumulate. A no-op outside a monitored request.
 pub fn add_time(key: impl Into<Text>, elapsed: Duration) {
-    with_context(|ctx| {
-        let key = key.into();
-        let secs = elapsed.as_secs_f64();
-        let fields = &mut ctx.extras().fields;
+    if !in_request() {
+        return;
+    }
+    let key = key.into();
+    let secs = elapsed.as_secs_f64();
+    with_context(|extras| {
+        let fields = &mut extras.fields;
         match fields.iter_mut().find(|(k, _)| *k == key) {
             Some((_, FieldValue::Float(total))) => *total += secs,
             Some(slot) => slot.1 = FieldValue::Float(secs),
@@ -171,9 +233,9 @@ pub(crate) type CounterVisitor<'a> = &'a mut dyn FnMut(&mut dyn FnMut(&'static s
 
 pub(crate) fn add_usages(counters: CounterVisitor<'_>) -> bool {
     let mut added = false;
-    with_context(|ctx| {
+    with_context(|extras| {
         added = true;
-        let usages = &mut ctx.extras().usages;
+        let usages = &mut extras.usages;
         counters(&mut |name, n| {
             if n == 0 {
                 return;
@@ -185,54 +247,6 @@ pub(crate) fn add_usages(counters: CounterVisitor<'_>) -> bool {
         });
     });
     added
-}
-
-/// Times a scope into a field of the current request: the elapsed time is added when
-/// the timer is dropped (so early returns, `?` and cancellation are all covered).
-/// This is what `#[timed_field("name")]` expands to.
-///
-/// ```
-/// let _timer = monitoring_runtime::FieldTimer::start("save_warps_time");
-/// // ... the work to time ...
-/// ```
-#[must_use = "the time is recorded when the timer is dropped"]
-#[derive(Debug)]
-pub struct FieldTimer {
-    key: &'static str,
-    start: Instant,
-}
-
-impl FieldTimer {
-    /// Starts timing into field `key`.
-    #[inline]
-    pub fn start(key: &'static str) -> Self {
-        FieldTimer {
-            key,
-            start: Instant::now(),
-        }
-    }
-}
-
-impl Drop for FieldTimer {
-    #[inline]
-    fn drop(&mut self) {
-        if in_request() {
-            add_time(self.key, self.start.elapsed());
-        }
-    }
-}
-
-/// Times `future` into field `key` of the current request. Only the time spent until
-/// it completes counts, polled or not (wall time), like `#[timed_field]`.
-///
-/// ```
-/// # async fn demo() {
-/// let n = monitoring_runtime::time_field("load_images_for_processing_time", async { 42 }).await;
-/// # }
-/// ```
-pub async fn time_field<F: Future>(key: &'static str, future: F) -> F::Output {
-    let _timer = FieldTimer::start(key);
-    future.await
 }
 
 /// Set once the tower layer is used; until then no request looks for a handed-down id.
@@ -253,5 +267,5 @@ pub(crate) fn take_incoming_id() -> Option<Text> {
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn enter_incoming_id(home: &mut Option<Text>) -> SlotGuard<'_, Text> {
     LAYER_USED.store(true, std::sync::atomic::Ordering::Relaxed);
-    SlotGuard::enter(&INCOMING_ID, home, None)
+    SlotGuard::enter(&INCOMING_ID, home)
 }

@@ -31,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+mod clock;
 pub mod config;
 pub mod context;
 mod error;
@@ -44,11 +45,12 @@ pub mod request;
 mod retry;
 pub mod sink;
 pub mod stats;
+pub mod timing;
 pub mod usage;
 mod worker;
 
 pub use config::{Config, InfluxConfig, Secret, StorageType};
-pub use context::{add_field, add_tag, add_time, in_request, time_field, FieldTimer};
+pub use context::{add_field, add_tag, add_time, in_request};
 pub use error::Error;
 #[cfg(feature = "axum")]
 pub use layer::{RequestIdLayer, RequestIdService};
@@ -58,6 +60,7 @@ pub use point::{FieldValue, Point, TagValue, Text};
 pub use request::{MonitoredError, ResponseStatus, Status};
 pub use sink::{BoxError, Capture, Plugin};
 pub use stats::{DropCounts, DropReason, SinkStats, Stats};
+pub use timing::{time_field, FieldTimer};
 pub use usage::{
     record_usages, MonitoringPoint, ToFieldValue, ToTagValue, ToTimestamp, UsageStatistics,
 };

@@ -369,7 +369,7 @@ impl<F: Future> Future for Scoped<F> {
     type Output = F::Output;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _guard = SlotGuard::enter(&SCOPED, this.monitor, None);
+        let _guard = SlotGuard::enter(&SCOPED, this.monitor);
         this.inner.poll(cx)
     }
 }

@@ -64,6 +64,8 @@ pub(crate) struct Worker {
     v2: Encoder,
     clock: Clock,
     logged_issues: bool,
+    /// Timed-field names by id, refreshed from the registry when a new id shows up.
+    field_names: Vec<&'static str>,
 }
 
 impl Worker {
@@ -84,6 +86,7 @@ impl Worker {
             batch_size,
             v1: Encoder::new(Dialect::V1),
             v2: Encoder::new(Dialect::V2),
+            field_names: Vec::new(),
             clock: Clock::now(),
             logged_issues: false,
         }
@@ -233,7 +236,7 @@ impl Worker {
     }
 
     /// Turns a record into its points.
-    fn expand(&self, record: Record, out: &mut Vec<Point>) {
+    fn expand(&mut self, record: Record, out: &mut Vec<Point>) {
         let record = match record {
             Record::Point(mut point) => {
                 if let Some(service) = &self.service {
@@ -251,12 +254,14 @@ impl Worker {
         let RequestRecord {
             route,
             start,
-            elapsed,
+            end,
             status,
-            error_code,
+            times,
             request_id,
             extras,
         } = record;
+        let (start, end) = (crate::clock::instant(start), crate::clock::instant(end));
+        let elapsed = end.saturating_duration_since(start);
         let timestamp = self.clock.ns(start);
         let service = self
             .service
@@ -272,6 +277,7 @@ impl Worker {
             tags: extra_tags,
             fields: extra_fields,
             usages,
+            error_code,
         } = match &mut extras {
             Some(boxed) => &mut **boxed,
             None => &mut none,
@@ -289,7 +295,7 @@ impl Worker {
             TagValue::UInt(u64::from(status)),
         ));
         tags.append(extra_tags);
-        let mut fields = Vec::with_capacity(2 + extra_fields.len());
+        let mut fields = Vec::with_capacity(2 + crate::timing::SLOTS + extra_fields.len());
         fields.push((
             Text::Static("request_id"),
             FieldValue::Str(request_id.clone()),
@@ -298,6 +304,16 @@ impl Worker {
             Text::Static("execution_time"),
             FieldValue::Float(elapsed.as_secs_f64()),
         ));
+        for (id, ns) in times.iter() {
+            let name = crate::timing::name(id, &mut self.field_names);
+            let secs = ns as f64 / 1e9;
+            // A field also timed by name (`FieldTimer::start`) accumulates with it.
+            match extra_fields.iter_mut().find(|(k, _)| k.as_str() == name) {
+                Some((_, FieldValue::Float(total))) => *total += secs,
+                _ => fields.push((Text::Static(name), FieldValue::Float(secs))),
+            }
+        }
+        let first_extra = fields.len();
         fields.extend(extra_fields.iter().cloned());
 
         if status >= 400 {
@@ -305,11 +321,14 @@ impl Worker {
             // `error_code` sorts before the other built-in tags.
             error_tags.push((
                 Text::Static("error_code"),
-                error_code.unwrap_or(TagValue::UInt(u64::from(status))),
+                error_code
+                    .take()
+                    .unwrap_or(TagValue::UInt(u64::from(status))),
             ));
             error_tags.extend(tags.iter().cloned());
-            let mut error_fields = Vec::with_capacity(1 + extra_fields.len());
+            let mut error_fields = Vec::with_capacity(fields.len() - 1);
             error_fields.push((Text::Static("request_id"), FieldValue::Str(request_id)));
+            error_fields.extend(fields[2..first_extra].iter().cloned());
             error_fields.append(extra_fields);
             out.push(Point {
                 series: Text::Static("requests"),

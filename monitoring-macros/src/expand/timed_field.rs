@@ -23,8 +23,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let krate = attr::krate(&args.krate);
     let name = &args.name;
+    // One static per timed function: its field id is looked up once, not per call.
     let timer: Stmt = syn::parse_quote! {
-        let __monitoring_timer = #krate::__private::FieldTimer::start(#name);
+        let __monitoring_timer = {
+            static __MONITORING_FIELD: #krate::__private::TimedField =
+                #krate::__private::TimedField::new(#name);
+            #krate::__private::FieldTimer::start_field(&__MONITORING_FIELD)
+        };
     };
     if func.sig.asyncness.is_none() {
         if let Some(inner) = async_trait_block(&mut func.block) {
