@@ -576,3 +576,45 @@ async fn timings_beyond_the_inline_slots_and_by_name_accumulate_per_field() {
         }
     }
 }
+
+#[monitored(route = "GET:/inner")]
+async fn inner_request() -> StatusCode {
+    monitoring::add_tag("inner_tag", "b");
+    tokio::task::yield_now().await;
+    match_policy();
+    StatusCode::OK
+}
+
+#[monitored(route = "GET:/outer")]
+async fn outer_request(add_before: bool) -> StatusCode {
+    if add_before {
+        monitoring::add_tag("outer_tag", "a");
+    }
+    tokio::task::yield_now().await;
+    inner_request().await;
+    monitoring::add_field("after_inner", 1i64);
+    StatusCode::OK
+}
+
+#[tokio::test]
+async fn nested_requests_keep_their_own_tags_fields_and_timings() {
+    for add_before in [true, false] {
+        let (monitor, capture) = monitor();
+        monitor.scope(outer_request(add_before)).await;
+        monitor.shutdown().await;
+        let requests = capture.series("requests");
+        let by_route = |r: &str| {
+            requests
+                .iter()
+                .find(|p| tag(p, "route") == r)
+                .unwrap_or_else(|| panic!("{r}: {requests:?}"))
+        };
+        let (inner, outer) = (by_route("GET:/inner"), by_route("GET:/outer"));
+        assert_eq!(tag(inner, "inner_tag"), "b");
+        assert!(inner.tag("outer_tag").is_none() && inner.field("after_inner").is_none());
+        assert!(inner.field("match_policy_time").is_some());
+        assert_eq!(outer.tag("outer_tag").is_some(), add_before);
+        assert!(outer.tag("inner_tag").is_none() && outer.field("match_policy_time").is_none());
+        assert_eq!(outer.field("after_inner"), Some(&FieldValue::Int(1)));
+    }
+}

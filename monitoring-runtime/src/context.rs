@@ -57,20 +57,32 @@ pub(crate) fn recycle(mut extras: Box<Extras>) {
     }
 }
 
+/// The request being polled on this thread, as far as it is plain data.
+#[derive(Clone, Copy, Debug, Default)]
+struct Frame {
+    /// A monitored request is being polled.
+    active: bool,
+    /// Its extras are in [`EXTRAS`] (only once it has added something, so a request
+    /// that adds nothing never touches that slot).
+    extras_here: bool,
+    times: Times,
+}
+
 thread_local! {
-    /// The timings of the request being polled on this thread; `None` outside one.
-    static TIMES: Cell<Option<Times>> = const { Cell::new(None) };
-    /// Its extras, once it has added something.
+    static FRAME: Cell<Frame> = const {
+        Cell::new(Frame { active: false, extras_here: false, times: Times::EMPTY })
+    };
+    /// The extras of the frame whose `extras_here` is set.
     static EXTRAS: Cell<Option<Box<Extras>>> = const { Cell::new(None) };
     /// A request id handed down by the tower layer for the next monitored request.
     static INCOMING_ID: RefCell<Option<Text>> = const { RefCell::new(None) };
 }
 
 /// Moves a request's context into this thread's slots for one poll and back out
-/// afterwards (plain `Cell` swaps), also when the poll panics.
+/// afterwards (plain `Cell` copies), also when the poll panics.
 pub(crate) struct RequestGuard<'a> {
     home: &'a mut RequestContext,
-    previous_times: Option<Times>,
+    previous: Frame,
     previous_extras: Option<Box<Extras>>,
     /// Set when the guard is dropped without [`leave`](Self::leave): unwinding.
     panicked: &'a mut bool,
@@ -82,17 +94,29 @@ pub(crate) fn enter_request<'a>(
     home: &'a mut RequestContext,
     panicked: &'a mut bool,
 ) -> RequestGuard<'a> {
-    let previous_times = TIMES.replace(Some(home.times));
-    let extras = home.extras.take();
-    // `try_with`: during thread teardown the slot is gone (what was added is lost).
-    let previous_extras = EXTRAS.try_with(|e| e.replace(extras)).unwrap_or(None);
+    let extras_here = home.extras.is_some();
+    let previous = FRAME.replace(Frame {
+        active: true,
+        extras_here,
+        times: home.times,
+    });
+    let mut previous_extras = None;
+    if previous.extras_here || extras_here {
+        previous_extras = swap_extras(home.extras.take());
+    }
     RequestGuard {
         home,
-        previous_times,
+        previous,
         previous_extras,
         panicked,
         left: false,
     }
+}
+
+/// Puts `extras` in the thread's slot and returns what was there. During thread
+/// teardown the slot is gone and what was added is lost.
+fn swap_extras(extras: Option<Box<Extras>>) -> Option<Box<Extras>> {
+    EXTRAS.try_with(|e| e.replace(extras)).unwrap_or(None)
 }
 
 impl RequestGuard<'_> {
@@ -106,9 +130,11 @@ impl RequestGuard<'_> {
 impl Drop for RequestGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.home.times = TIMES.replace(self.previous_times).unwrap_or_default();
-        let previous = self.previous_extras.take();
-        self.home.extras = EXTRAS.try_with(|e| e.replace(previous)).unwrap_or(None);
+        let frame = FRAME.replace(self.previous);
+        self.home.times = frame.times;
+        if frame.extras_here || self.previous.extras_here {
+            self.home.extras = swap_extras(self.previous_extras.take());
+        }
         if !self.left {
             *self.panicked = true;
         }
@@ -148,8 +174,13 @@ impl<T: 'static> Drop for SlotGuard<'_, T> {
 /// Calls `f` with the current request's extras (taken from the pool on first use); a
 /// no-op outside a request.
 fn with_context(f: impl FnOnce(&mut Extras)) {
-    if !in_request() {
+    let mut frame = FRAME.get();
+    if !frame.active {
         return;
+    }
+    if !frame.extras_here {
+        frame.extras_here = true;
+        FRAME.set(frame);
     }
     let _ = EXTRAS.try_with(|slot| {
         let mut extras = slot.take();
@@ -162,20 +193,19 @@ fn with_context(f: impl FnOnce(&mut Extras)) {
 /// when `f` finds no free slot.
 #[inline]
 pub(crate) fn with_times(f: impl FnOnce(&mut Times) -> bool) -> bool {
-    match TIMES.get() {
-        Some(mut times) => {
-            let added = f(&mut times);
-            TIMES.set(Some(times));
-            added
-        }
-        None => false,
+    let mut frame = FRAME.get();
+    if !frame.active {
+        return false;
     }
+    let added = f(&mut frame.times);
+    FRAME.set(frame);
+    added
 }
 
 /// True while a monitored request is being polled on this thread.
 #[inline]
 pub fn in_request() -> bool {
-    TIMES.get().is_some()
+    FRAME.get().active
 }
 
 /// Adds a tag to the current request's `requests` and `errors` points (a later tag with

@@ -80,6 +80,8 @@ pub(crate) fn name(id: u16, cache: &mut Vec<&'static str>) -> &'static str {
 pub(crate) struct Times([u64; SLOTS]);
 
 impl Times {
+    pub(crate) const EMPTY: Times = Times([0; SLOTS]);
+
     /// Adds `ns` to field `id`; false when every slot holds another field.
     #[inline]
     fn add(&mut self, id: u16, ns: u64) -> bool {
