@@ -101,6 +101,98 @@ fn plain(bytes: &[u8], table: &[bool; 256]) -> bool {
     !bytes.iter().fold(false, |any, &b| any | table[b as usize])
 }
 
+/// True when a string field needs no escaping: compares only, so the compiler turns
+/// it into SIMD over the (often long) request ids and messages.
+#[inline]
+fn plain_string(bytes: &[u8]) -> bool {
+    let special = |b: u8| (b == b'"') | (b == b'\\') | (b == b'\n') | (b == b'\r');
+    // Fixed-size chunks: the compiler compares 16 bytes at a time.
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        let mut found = 0u8;
+        for &b in chunk {
+            found |= u8::from(special(b));
+        }
+        if found != 0 {
+            return false;
+        }
+    }
+    !chunks.remainder().iter().any(|&b| special(b))
+}
+
+/// `a < b` in byte order, deciding on the first byte when it differs (tag keys
+/// usually do) without a `memcmp` call.
+#[inline]
+fn key_less(a: &str, b: &str) -> bool {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x < y,
+        _ => a < b,
+    }
+}
+
+/// Where a line is written: a reused scratch buffer written by position, so that the
+/// many short copies of a line need neither capacity checks nor `memcpy` calls; the
+/// finished line is appended to the output in one copy.
+struct Writer {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+/// Room reserved before writing any element beyond its own (escaped) length: numbers,
+/// separators, the timestamp.
+const HEADROOM: usize = 64;
+
+impl Writer {
+    /// Makes sure `n` more bytes (plus headroom) fit.
+    #[inline]
+    fn ensure(&mut self, n: usize) {
+        if self.pos + n + HEADROOM > self.buf.len() {
+            self.grow(n);
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self, n: usize) {
+        let len = (self.pos + n + HEADROOM).next_power_of_two();
+        self.buf.resize(len, 0);
+    }
+
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.buf[self.pos] = b;
+        self.pos += 1;
+    }
+
+    /// Copies `s` (whose room was ensured). Short slices, the common case here, are
+    /// copied with two overlapping fixed-size moves instead of a `memcpy` call.
+    #[inline(always)]
+    fn bytes(&mut self, s: &[u8]) {
+        let n = s.len();
+        let dst = &mut self.buf[self.pos..self.pos + n];
+        if n >= 16 {
+            dst.copy_from_slice(s);
+        } else if n >= 8 {
+            dst[..8].copy_from_slice(&s[..8]);
+            dst[n - 8..].copy_from_slice(&s[n - 8..]);
+        } else if n >= 4 {
+            dst[..4].copy_from_slice(&s[..4]);
+            dst[n - 4..].copy_from_slice(&s[n - 4..]);
+        } else {
+            for (d, &b) in dst.iter_mut().zip(s) {
+                *d = b;
+            }
+        }
+        self.pos += n;
+    }
+
+    /// Copies `s` after making room for it.
+    #[inline]
+    fn text(&mut self, s: &[u8]) {
+        self.ensure(s.len());
+        self.bytes(s);
+    }
+}
+
 /// Encodes points as line protocol. Reuse one encoder: it keeps scratch space so that
 /// encoding allocates nothing once warmed up.
 #[derive(Debug)]
@@ -111,9 +203,12 @@ pub struct Encoder {
     /// `&'static str` names already seen to need no escaping, by address and length:
     /// static text never changes, so the scan is done once per name, not per line.
     plain_statics: Box<[(usize, usize); STATIC_CACHE]>,
+    /// Where lines are written before they are appended to the output.
+    scratch: Vec<u8>,
 }
 
-const STATIC_CACHE: usize = 128;
+/// Slots of the static-name cache (a power of two).
+const STATIC_CACHE: usize = 256;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Element {
@@ -130,6 +225,7 @@ impl Encoder {
             tag_order: Vec::with_capacity(16),
             issues: EncodeIssues::default(),
             plain_statics: Box::new([(0, 0); STATIC_CACHE]),
+            scratch: vec![0; 1024],
         }
     }
 
@@ -151,14 +247,18 @@ impl Encoder {
     /// Appends `point` as one `\n`-terminated line to `out`. Returns `false` (and
     /// leaves `out` as it was) when the point had to be dropped.
     pub fn encode(&mut self, point: &Point, out: &mut Vec<u8>) -> bool {
-        let start = out.len();
-        if self.encode_inner(point, out) {
-            true
+        let mut w = Writer {
+            buf: std::mem::take(&mut self.scratch),
+            pos: 0,
+        };
+        let written = self.encode_inner(point, &mut w);
+        if written {
+            out.extend_from_slice(&w.buf[..w.pos]);
         } else {
-            out.truncate(start);
             self.issues.points_dropped += 1;
-            false
         }
+        self.scratch = w.buf;
+        written
     }
 
     /// Encodes one point into a new string (convenient in tests and plugins).
@@ -168,14 +268,12 @@ impl Encoder {
             .then(|| String::from_utf8(out).expect("line protocol is UTF-8"))
     }
 
-    fn encode_inner(&mut self, point: &Point, out: &mut Vec<u8>) -> bool {
-        let start = out.len();
-        out.reserve(256);
+    fn encode_inner(&mut self, point: &Point, w: &mut Writer) -> bool {
         let series = point.series.as_str();
         if series.is_empty() || series.starts_with('_') {
             return false;
         }
-        self.write_text(out, &point.series, Element::Series);
+        self.write_text(w, &point.series, Element::Series);
 
         let tags = &point.tags;
         // Fast path: every tag valid and keys already strictly ascending (the flusher
@@ -184,27 +282,27 @@ impl Encoder {
             !key.is_empty()
                 && !tag_value_is_empty(value)
                 && !is_reserved(key)
-                && (i == 0 || tags[i - 1].0.as_str() < key.as_str())
+                && (i == 0 || key_less(&tags[i - 1].0, key))
         });
         if sorted_and_valid {
             for (key, value) in tags {
-                out.push(b',');
-                self.write_text(out, key, Element::Name);
-                out.push(b'=');
-                self.write_tag_value(out, value);
+                w.byte(b',');
+                self.write_text(w, key, Element::Name);
+                w.byte(b'=');
+                self.write_tag_value(w, value);
             }
         } else {
-            self.write_tags_sorted(point, out);
+            self.write_tags_sorted(point, w);
         }
-        if out.len() - start > MAX_SERIES_KEY_BYTES {
+        if w.pos > MAX_SERIES_KEY_BYTES {
             return false;
         }
-        self.write_fields(point, out)
+        self.write_fields(point, w)
     }
 
     /// Tags that need filtering or ordering: valid ones, sorted by key, the last of
     /// equal keys winning.
-    fn write_tags_sorted(&mut self, point: &Point, out: &mut Vec<u8>) {
+    fn write_tags_sorted(&mut self, point: &Point, w: &mut Writer) {
         self.tag_order.clear();
         for (i, (key, value)) in point.tags.iter().enumerate() {
             if key.is_empty() || tag_value_is_empty(value) {
@@ -226,17 +324,17 @@ impl Encoder {
                     continue;
                 }
             }
-            out.push(b',');
-            self.write_text(out, &tags[i].0, Element::Name);
-            out.push(b'=');
-            self.write_tag_value(out, &tags[i].1);
+            w.byte(b',');
+            self.write_text(w, &tags[i].0, Element::Name);
+            w.byte(b'=');
+            self.write_tag_value(w, &tags[i].1);
         }
         self.tag_order = order;
     }
 
-    fn write_fields(&mut self, point: &Point, out: &mut Vec<u8>) -> bool {
+    fn write_fields(&mut self, point: &Point, w: &mut Writer) -> bool {
         let mut written = 0usize;
-        let mut buf = zmij::Buffer::new();
+        let mut floats = zmij::Buffer::new();
         let mut ints = itoa::Buffer::new();
         for (key, value) in &point.fields {
             if key.is_empty() {
@@ -256,97 +354,113 @@ impl Encoder {
                 self.issues.fields_dropped += 1;
                 continue;
             }
-            out.push(if written == 0 { b' ' } else { b',' });
+            w.byte(if written == 0 { b' ' } else { b',' });
             written += 1;
-            self.write_text(out, key, Element::FieldKey);
-            out.push(b'=');
+            self.write_text(w, key, Element::FieldKey);
+            w.byte(b'=');
+            // Numbers fit the headroom `write_text` left.
             match value {
-                FieldValue::Float(f) => out.extend_from_slice(buf.format_finite(*f).as_bytes()),
+                FieldValue::Float(f) => w.bytes(floats.format_finite(*f).as_bytes()),
                 FieldValue::Int(i) => {
-                    out.extend_from_slice(ints.format(*i).as_bytes());
-                    out.push(b'i');
+                    w.bytes(ints.format(*i).as_bytes());
+                    w.byte(b'i');
                 }
                 FieldValue::UInt(u) => {
-                    out.extend_from_slice(ints.format(*u).as_bytes());
-                    out.push(if self.dialect == Dialect::V2 {
+                    w.bytes(ints.format(*u).as_bytes());
+                    w.byte(if self.dialect == Dialect::V2 {
                         b'u'
                     } else {
                         b'i'
                     });
                 }
-                FieldValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-                FieldValue::Str(s) => self.write_string_field(out, s),
+                FieldValue::Bool(b) => w.bytes(if *b { b"true" } else { b"false" }),
+                FieldValue::Str(s) => self.write_string_field(w, s),
             }
         }
         if written == 0 {
             return false;
         }
-        out.push(b' ');
-        out.extend_from_slice(ints.format(point.timestamp_ns).as_bytes());
-        out.push(b'\n');
+        w.ensure(0);
+        w.byte(b' ');
+        w.bytes(ints.format(point.timestamp_ns).as_bytes());
+        w.byte(b'\n');
         true
     }
 
-    fn write_tag_value(&mut self, out: &mut Vec<u8>, value: &TagValue) {
+    fn write_tag_value(&mut self, w: &mut Writer, value: &TagValue) {
         match value {
-            TagValue::Text(t) => self.write_text(out, t, Element::Name),
-            TagValue::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
-            TagValue::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes()),
-            TagValue::Float(f) => {
-                out.extend_from_slice(zmij::Buffer::new().format_finite(*f).as_bytes())
-            }
-            TagValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            TagValue::Text(t) => return self.write_text(w, t, Element::Name),
+            _ => w.ensure(0),
+        }
+        match value {
+            TagValue::Int(i) => w.bytes(itoa::Buffer::new().format(*i).as_bytes()),
+            TagValue::UInt(u) => w.bytes(itoa::Buffer::new().format(*u).as_bytes()),
+            TagValue::Float(f) => w.bytes(zmij::Buffer::new().format_finite(*f).as_bytes()),
+            TagValue::Bool(b) => w.bytes(if *b { b"true" } else { b"false" }),
+            TagValue::Text(_) => {}
         }
     }
 
     /// Writes a name or tag value, skipping the scan for static text known to be plain.
-    #[inline]
-    fn write_text(&mut self, out: &mut Vec<u8>, text: &Text, element: Element) {
+    #[inline(always)]
+    fn write_text(&mut self, w: &mut Writer, text: &Text, element: Element) {
         if let Text::Static(s) = text {
             let key = (s.as_ptr() as usize, s.len());
-            let slot = ((key.0 >> 3) ^ key.1.wrapping_mul(31)) % STATIC_CACHE;
+            // Fibonacci hashing of address and length: neighbouring statics spread out.
+            let hash =
+                (key.0 ^ key.1.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize);
+            let slot = hash >> (usize::BITS - STATIC_CACHE.trailing_zeros());
             if self.plain_statics[slot] == key {
-                out.extend_from_slice(s.as_bytes());
+                w.text(s.as_bytes());
                 return;
             }
             if plain(s.as_bytes(), &NAME_SPECIAL) {
                 self.plain_statics[slot] = key;
-                out.extend_from_slice(s.as_bytes());
+                w.text(s.as_bytes());
                 return;
             }
         }
-        self.write_escaped(out, text, element);
+        self.write_escaped(w, text, element);
     }
 
     /// Writes a series name, tag key, tag value or field key.
-    fn write_escaped(&mut self, out: &mut Vec<u8>, text: &str, element: Element) {
+    fn write_escaped(&mut self, w: &mut Writer, text: &str, element: Element) {
         let bytes = text.as_bytes();
         // Fast path: nothing to escape or replace (the common case of static names).
         if plain(bytes, &NAME_SPECIAL) {
-            out.extend_from_slice(bytes);
+            w.text(bytes);
             return;
         }
+        // At most 3 bytes out per byte in (U+FFFD).
+        w.ensure(bytes.len() * 3);
         let mut sanitized = false;
+        let mut run = 0;
         for (i, &b) in bytes.iter().enumerate() {
+            if !NAME_SPECIAL[b as usize] {
+                continue;
+            }
+            // Copy the plain run before this byte in one go.
+            w.bytes(&bytes[run..i]);
+            run = i + 1;
             match b {
                 b',' | b' ' => {
-                    out.push(b'\\');
-                    out.push(b);
+                    w.byte(b'\\');
+                    w.byte(b);
                 }
                 b'=' if element != Element::Series => {
-                    out.push(b'\\');
-                    out.push(b);
+                    w.byte(b'\\');
+                    w.byte(b);
                 }
                 b'\n' | b'\r' | b'\t' | 0 => {
-                    out.extend_from_slice(REPLACEMENT);
+                    w.bytes(REPLACEMENT);
                     sanitized = true;
                 }
                 b'#' if i == 0 && element == Element::Series => {
-                    out.extend_from_slice(REPLACEMENT);
+                    w.bytes(REPLACEMENT);
                     sanitized = true;
                 }
                 b'"' if element == Element::FieldKey => {
-                    out.extend_from_slice(REPLACEMENT);
+                    w.bytes(REPLACEMENT);
                     sanitized = true;
                 }
                 b'\\' => {
@@ -357,21 +471,22 @@ impl Encoder {
                         }
                     };
                     if ambiguous {
-                        out.extend_from_slice(REPLACEMENT);
+                        w.bytes(REPLACEMENT);
                         sanitized = true;
                     } else {
-                        out.push(b'\\');
+                        w.byte(b'\\');
                     }
                 }
-                _ => out.push(b),
+                _ => w.byte(b),
             }
         }
+        w.bytes(&bytes[run..]);
         if sanitized {
             self.issues.sanitized += 1;
         }
     }
 
-    fn write_string_field(&mut self, out: &mut Vec<u8>, text: &str) {
+    fn write_string_field(&mut self, w: &mut Writer, text: &str) {
         let mut text = text;
         if text.len() > MAX_STRING_FIELD_BYTES {
             let mut cut = MAX_STRING_FIELD_BYTES;
@@ -381,33 +496,41 @@ impl Encoder {
             text = &text[..cut];
             self.issues.truncated += 1;
         }
-        out.push(b'"');
         let bytes = text.as_bytes();
-        // SIMD search (memchr): request ids and messages are the longest text here.
-        if memchr::memchr3(b'"', b'\\', b'\n', bytes).is_none()
-            && memchr::memchr(b'\r', bytes).is_none()
-        {
-            out.extend_from_slice(bytes);
-        } else {
-            let mut sanitized = false;
-            for &b in bytes {
-                match b {
-                    b'"' | b'\\' => {
-                        out.push(b'\\');
-                        out.push(b);
-                    }
-                    b'\n' | b'\r' => {
-                        out.extend_from_slice(REPLACEMENT);
-                        sanitized = true;
-                    }
-                    _ => out.push(b),
+        if plain_string(bytes) {
+            w.ensure(bytes.len() + 2);
+            w.byte(b'"');
+            w.bytes(bytes);
+            w.byte(b'"');
+            return;
+        }
+        // At most 3 bytes out per byte in (U+FFFD).
+        w.ensure(bytes.len() * 3 + 2);
+        w.byte(b'"');
+        let mut sanitized = false;
+        let mut run = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if !matches!(b, b'"' | b'\\' | b'\n' | b'\r') {
+                continue;
+            }
+            w.bytes(&bytes[run..i]);
+            run = i + 1;
+            match b {
+                b'"' | b'\\' => {
+                    w.byte(b'\\');
+                    w.byte(b);
+                }
+                _ => {
+                    w.bytes(REPLACEMENT);
+                    sanitized = true;
                 }
             }
-            if sanitized {
-                self.issues.sanitized += 1;
-            }
         }
-        out.push(b'"');
+        w.bytes(&bytes[run..]);
+        w.byte(b'"');
+        if sanitized {
+            self.issues.sanitized += 1;
+        }
     }
 }
 
