@@ -3,7 +3,8 @@
 //! wall-clock times on these VMs.
 //!
 //! `instructions <scenario> <N>` with scenario one of `plain`, `monitored_on`,
-//! `monitored_off`, `calls_plain`, `calls_timed`, `tracing`, `encode_seed`, `line_protocol_builder`, `influxdb2`.
+//! `monitored_off`, `calls_plain`, `calls_timed`, `tracing`, `encode_seed`, `encode_hostile`, `line_protocol_builder`, `influxdb2`,
+//! `line_protocol_builder_hostile`, `influxdb2_hostile`.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -73,8 +74,11 @@ enum Scenario {
     CallsTimed,
     Tracing,
     Encode,
+    EncodeHostile,
     LineProtocolBuilder,
     Influxdb2,
+    LineProtocolBuilderHostile,
+    Influxdb2Hostile,
 }
 
 mod lines;
@@ -108,7 +112,11 @@ fn main() {
         }
         _ => {}
     }
-    let point = lines::seed_point();
+    let point = if scenario == "encode_hostile" {
+        lines::hostile_point()
+    } else {
+        lines::seed_point()
+    };
     let scenario = match scenario.as_str() {
         "plain" => Scenario::Plain,
         "monitored_on" | "monitored_off" => Scenario::Monitored,
@@ -116,8 +124,11 @@ fn main() {
         "calls_timed" => Scenario::CallsTimed,
         "tracing" => Scenario::Tracing,
         "encode_seed" => Scenario::Encode,
+        "encode_hostile" => Scenario::EncodeHostile,
         "line_protocol_builder" => Scenario::LineProtocolBuilder,
         "influxdb2" => Scenario::Influxdb2,
+        "line_protocol_builder_hostile" => Scenario::LineProtocolBuilderHostile,
+        "influxdb2_hostile" => Scenario::Influxdb2Hostile,
         other => panic!("unknown scenario {other}"),
     };
     let started = std::time::Instant::now();
@@ -154,7 +165,7 @@ fn measured_loop(scenario: Scenario, n: u64, point: &Point) {
             Scenario::Tracing => {
                 run(traced(black_box(i)));
             }
-            Scenario::Encode => {
+            Scenario::Encode | Scenario::EncodeHostile => {
                 out.clear();
                 enc.encode(black_box(point), &mut out);
             }
@@ -165,6 +176,14 @@ fn measured_loop(scenario: Scenario, n: u64, point: &Point) {
             Scenario::Influxdb2 => {
                 out.clear();
                 lines::influxdb2_seed(&mut out);
+            }
+            Scenario::LineProtocolBuilderHostile => {
+                out.clear();
+                lines::line_protocol_builder_hostile(&mut out);
+            }
+            Scenario::Influxdb2Hostile => {
+                out.clear();
+                lines::influxdb2_hostile(&mut out);
             }
         }
         black_box(&out);

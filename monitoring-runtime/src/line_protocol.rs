@@ -94,13 +94,6 @@ const fn table(bytes: &[u8]) -> [bool; 256] {
     t
 }
 
-/// True when no byte of `bytes` is in `table` (the common case: copy as is).
-#[inline]
-fn plain(bytes: &[u8], table: &[bool; 256]) -> bool {
-    // Branch-free over the bytes: names are short and almost always plain.
-    !bytes.iter().fold(false, |any, &b| any | table[b as usize])
-}
-
 /// True when a string field needs no escaping: compares only, so the compiler turns
 /// it into SIMD over the (often long) request ids and messages.
 #[inline]
@@ -138,6 +131,14 @@ struct Writer {
     pos: usize,
 }
 
+/// `N` bytes as a value (a register load, never a `memcpy` call).
+#[inline(always)]
+fn word<const N: usize>(s: &[u8]) -> [u8; N] {
+    let mut out = [0; N];
+    out.copy_from_slice(&s[..N]);
+    out
+}
+
 /// Room reserved before writing any element beyond its own (escaped) length: numbers,
 /// separators, the timestamp.
 const HEADROOM: usize = 64;
@@ -172,15 +173,19 @@ impl Writer {
         if n >= 16 {
             dst.copy_from_slice(s);
         } else if n >= 8 {
-            dst[..8].copy_from_slice(&s[..8]);
-            dst[n - 8..].copy_from_slice(&s[n - 8..]);
+            let (head, tail) = (word::<8>(&s[..8]), word::<8>(&s[n - 8..]));
+            dst[..8].copy_from_slice(&head);
+            dst[n - 8..].copy_from_slice(&tail);
         } else if n >= 4 {
-            dst[..4].copy_from_slice(&s[..4]);
-            dst[n - 4..].copy_from_slice(&s[n - 4..]);
-        } else {
-            for (d, &b) in dst.iter_mut().zip(s) {
-                *d = b;
-            }
+            let (head, tail) = (word::<4>(&s[..4]), word::<4>(&s[n - 4..]));
+            dst[..4].copy_from_slice(&head);
+            dst[n - 4..].copy_from_slice(&tail);
+        } else if n > 0 {
+            // 1 to 3 bytes: first, middle and last (some the same).
+            let (first, middle, last) = (s[0], s[n / 2], s[n - 1]);
+            dst[0] = first;
+            dst[n / 2] = middle;
+            dst[n - 1] = last;
         }
         self.pos += n;
     }
@@ -190,6 +195,21 @@ impl Writer {
     fn text(&mut self, s: &[u8]) {
         self.ensure(s.len());
         self.bytes(s);
+    }
+
+    /// A separator and `s` (whose room was ensured), with one bounds check.
+    #[inline(always)]
+    fn sep_bytes(&mut self, sep: u8, s: &[u8]) {
+        self.buf[self.pos] = sep;
+        self.pos += 1;
+        self.bytes(s);
+    }
+
+    /// A separator and `s`, after making room for them.
+    #[inline(always)]
+    fn sep_text(&mut self, sep: u8, s: &[u8]) {
+        self.ensure(s.len() + 1);
+        self.sep_bytes(sep, s);
     }
 }
 
@@ -205,10 +225,24 @@ pub struct Encoder {
     plain_statics: Box<[(usize, usize); STATIC_CACHE]>,
     /// Where lines are written before they are appended to the output.
     scratch: Vec<u8>,
+    /// The whole seconds of the last timestamp written, as digits.
+    seconds: (i64, [u8; 20], usize),
 }
 
 /// Slots of the static-name cache (a power of two).
 const STATIC_CACHE: usize = 256;
+
+fn static_key(s: &'static str) -> (usize, usize) {
+    (s.as_ptr() as usize, s.len())
+}
+
+/// Fibonacci hashing of address and length: neighbouring statics spread out.
+#[inline(always)]
+fn static_slot(s: &'static str) -> usize {
+    let (address, len) = static_key(s);
+    let hash = (address ^ len.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize);
+    hash >> (usize::BITS - STATIC_CACHE.trailing_zeros())
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Element {
@@ -226,6 +260,7 @@ impl Encoder {
             issues: EncodeIssues::default(),
             plain_statics: Box::new([(0, 0); STATIC_CACHE]),
             scratch: vec![0; 1024],
+            seconds: (-1, [0; 20], 0),
         }
     }
 
@@ -275,24 +310,32 @@ impl Encoder {
         }
         self.write_text(w, &point.series, Element::Series);
 
-        let tags = &point.tags;
-        // Fast path: every tag valid and keys already strictly ascending (the flusher
-        // builds request points that way), so no sorting and no scratch space.
-        let sorted_and_valid = tags.iter().enumerate().all(|(i, (key, value))| {
-            !key.is_empty()
-                && !tag_value_is_empty(value)
-                && !is_reserved(key)
-                && (i == 0 || key_less(&tags[i - 1].0, key))
-        });
-        if sorted_and_valid {
-            for (key, value) in tags {
-                w.byte(b',');
-                self.write_text(w, key, Element::Name);
-                w.byte(b'=');
-                self.write_tag_value(w, value);
+        // Fast path, written while checking: every tag valid and keys strictly
+        // ascending (the flusher builds request points that way). Anything else
+        // rewinds and takes the sorting path.
+        let mark = w.pos;
+        let sanitized = self.issues.sanitized;
+        let mut previous: &str = "";
+        for (key, value) in &point.tags {
+            if !previous.is_empty() && !key_less(previous, key) || tag_value_is_empty(value) {
+                w.pos = mark;
+                self.issues.sanitized = sanitized;
+                self.write_tags_sorted(point, w);
+                break;
             }
-        } else {
-            self.write_tags_sorted(point, w);
+            previous = key;
+            if let Some(known) = self.known_static(key) {
+                w.sep_text(b',', known.as_bytes());
+            } else if key.is_empty() || is_reserved(key) {
+                w.pos = mark;
+                self.issues.sanitized = sanitized;
+                self.write_tags_sorted(point, w);
+                break;
+            } else {
+                w.byte(b',');
+                self.write_new_text(w, key, Element::Name);
+            }
+            self.write_tag_value(w, value);
         }
         if w.pos > MAX_SERIES_KEY_BYTES {
             return false;
@@ -326,7 +369,6 @@ impl Encoder {
             }
             w.byte(b',');
             self.write_text(w, &tags[i].0, Element::Name);
-            w.byte(b'=');
             self.write_tag_value(w, &tags[i].1);
         }
         self.tag_order = order;
@@ -337,132 +379,175 @@ impl Encoder {
         let mut floats = zmij::Buffer::new();
         let mut ints = itoa::Buffer::new();
         for (key, value) in &point.fields {
-            if key.is_empty() {
-                self.issues.fields_dropped += 1;
-                continue;
-            }
-            if is_reserved(key) {
-                self.issues.reserved_names += 1;
-                continue;
-            }
             let value_ok = match value {
                 FieldValue::Float(f) => f.is_finite(),
                 FieldValue::UInt(u) => self.dialect == Dialect::V2 || *u <= i64::MAX as u64,
                 _ => true,
             };
+            // Counted in the policy's order: empty key, reserved key, then the value.
+            let known = self.known_static(key);
+            if known.is_none() {
+                if key.is_empty() {
+                    self.issues.fields_dropped += 1;
+                    continue;
+                }
+                if is_reserved(key) {
+                    self.issues.reserved_names += 1;
+                    continue;
+                }
+            }
             if !value_ok {
                 self.issues.fields_dropped += 1;
                 continue;
             }
-            w.byte(if written == 0 { b' ' } else { b',' });
+            let sep = if written == 0 { b' ' } else { b',' };
             written += 1;
-            self.write_text(w, key, Element::FieldKey);
-            w.byte(b'=');
-            // Numbers fit the headroom `write_text` left.
+            match known {
+                Some(known) => w.sep_text(sep, known.as_bytes()),
+                None => {
+                    w.byte(sep);
+                    self.write_new_text(w, key, Element::FieldKey);
+                }
+            }
+            // Numbers fit the headroom the key's write left.
             match value {
-                FieldValue::Float(f) => w.bytes(floats.format_finite(*f).as_bytes()),
+                FieldValue::Float(f) => w.sep_bytes(b'=', floats.format_finite(*f).as_bytes()),
                 FieldValue::Int(i) => {
-                    w.bytes(ints.format(*i).as_bytes());
+                    w.sep_bytes(b'=', ints.format(*i).as_bytes());
                     w.byte(b'i');
                 }
                 FieldValue::UInt(u) => {
-                    w.bytes(ints.format(*u).as_bytes());
+                    w.sep_bytes(b'=', ints.format(*u).as_bytes());
                     w.byte(if self.dialect == Dialect::V2 {
                         b'u'
                     } else {
                         b'i'
                     });
                 }
-                FieldValue::Bool(b) => w.bytes(if *b { b"true" } else { b"false" }),
-                FieldValue::Str(s) => self.write_string_field(w, s),
+                FieldValue::Bool(b) => w.sep_bytes(b'=', if *b { b"true" } else { b"false" }),
+                FieldValue::Str(s) => {
+                    w.byte(b'=');
+                    self.write_string_field(w, s);
+                }
             }
         }
         if written == 0 {
             return false;
         }
-        w.ensure(0);
+        // The timestamp fits the headroom the last field's write left.
         w.byte(b' ');
-        w.bytes(ints.format(point.timestamp_ns).as_bytes());
+        self.write_timestamp(w, point.timestamp_ns);
         w.byte(b'\n');
         true
     }
 
-    fn write_tag_value(&mut self, w: &mut Writer, value: &TagValue) {
-        match value {
-            TagValue::Text(t) => return self.write_text(w, t, Element::Name),
-            _ => w.ensure(0),
-        }
-        match value {
-            TagValue::Int(i) => w.bytes(itoa::Buffer::new().format(*i).as_bytes()),
-            TagValue::UInt(u) => w.bytes(itoa::Buffer::new().format(*u).as_bytes()),
-            TagValue::Float(f) => w.bytes(zmij::Buffer::new().format_finite(*f).as_bytes()),
-            TagValue::Bool(b) => w.bytes(if *b { b"true" } else { b"false" }),
-            TagValue::Text(_) => {}
-        }
-    }
-
-    /// Writes a name or tag value, skipping the scan for static text known to be plain.
-    #[inline(always)]
-    fn write_text(&mut self, w: &mut Writer, text: &Text, element: Element) {
-        if let Text::Static(s) = text {
-            let key = (s.as_ptr() as usize, s.len());
-            // Fibonacci hashing of address and length: neighbouring statics spread out.
-            let hash =
-                (key.0 ^ key.1.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize);
-            let slot = hash >> (usize::BITS - STATIC_CACHE.trailing_zeros());
-            if self.plain_statics[slot] == key {
-                w.text(s.as_bytes());
-                return;
-            }
-            if plain(s.as_bytes(), &NAME_SPECIAL) {
-                self.plain_statics[slot] = key;
-                w.text(s.as_bytes());
-                return;
-            }
-        }
-        self.write_escaped(w, text, element);
-    }
-
-    /// Writes a series name, tag key, tag value or field key.
-    fn write_escaped(&mut self, w: &mut Writer, text: &str, element: Element) {
-        let bytes = text.as_bytes();
-        // Fast path: nothing to escape or replace (the common case of static names).
-        if plain(bytes, &NAME_SPECIAL) {
-            w.text(bytes);
+    /// Writes a timestamp; the digits of its whole seconds are kept from the previous
+    /// line, since the points of a batch mostly share them.
+    #[inline]
+    fn write_timestamp(&mut self, w: &mut Writer, ns: i64) {
+        const NS_PER_S: i64 = 1_000_000_000;
+        if ns < NS_PER_S {
+            w.bytes(itoa::Buffer::new().format(ns).as_bytes());
             return;
         }
+        let (secs, sub) = (ns / NS_PER_S, ns % NS_PER_S);
+        if secs != self.seconds.0 {
+            let mut digits = itoa::Buffer::new();
+            let text = digits.format(secs).as_bytes();
+            self.seconds = (secs, [0; 20], text.len());
+            self.seconds.1[..text.len()].copy_from_slice(text);
+        }
+        let (_, digits, len) = &self.seconds;
+        w.bytes(&digits[..*len]);
+        // Nine digits, zero-padded: the last nine of 1_000_000_000 + sub.
+        let mut padded = itoa::Buffer::new();
+        w.bytes(&padded.format(NS_PER_S + sub).as_bytes()[1..]);
+    }
+
+    /// Writes `=` and a tag value.
+    #[inline(always)]
+    fn write_tag_value(&mut self, w: &mut Writer, value: &TagValue) {
+        // Numbers fit the headroom the key's write left.
+        match value {
+            TagValue::Text(t) => match self.known_static(t) {
+                Some(known) => w.sep_text(b'=', known.as_bytes()),
+                None => {
+                    w.byte(b'=');
+                    self.write_new_text(w, t, Element::Name);
+                }
+            },
+            TagValue::Int(i) => w.sep_bytes(b'=', itoa::Buffer::new().format(*i).as_bytes()),
+            TagValue::UInt(u) => w.sep_bytes(b'=', itoa::Buffer::new().format(*u).as_bytes()),
+            TagValue::Float(f) => {
+                w.sep_bytes(b'=', zmij::Buffer::new().format_finite(*f).as_bytes())
+            }
+            TagValue::Bool(b) => w.sep_bytes(b'=', if *b { b"true" } else { b"false" }),
+        }
+    }
+
+    /// Static text seen before to be plain, non-empty and not reserved, so valid as any
+    /// element as is: the checks and the scan are done once per name, not per line.
+    #[inline(always)]
+    fn known_static(&self, text: &Text) -> Option<&'static str> {
+        match text {
+            Text::Static(s) if self.plain_statics[static_slot(s)] == static_key(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Writes a name or tag value.
+    #[inline(always)]
+    fn write_text(&mut self, w: &mut Writer, text: &Text, element: Element) {
+        match self.known_static(text) {
+            Some(known) => w.text(known.as_bytes()),
+            None => self.write_new_text(w, text, element),
+        }
+    }
+
+    /// Writes text not in the static cache, adding it when it qualifies.
+    fn write_new_text(&mut self, w: &mut Writer, text: &Text, element: Element) {
+        let bytes = text.as_bytes();
+        let Some(first) = bytes.iter().position(|&b| NAME_SPECIAL[b as usize]) else {
+            if let Text::Static(s) = text {
+                if !s.is_empty() && !is_reserved(s) {
+                    self.plain_statics[static_slot(s)] = static_key(s);
+                }
+            }
+            return w.text(bytes);
+        };
+        self.write_escaped(w, bytes, first, element);
+    }
+
+    /// Writes a series name, tag key, tag value or field key that needs escaping or
+    /// replacing from byte `first` on: byte by byte (such text is short and dense with
+    /// special bytes).
+    fn write_escaped(&mut self, w: &mut Writer, bytes: &[u8], first: usize, element: Element) {
         // At most 3 bytes out per byte in (U+FFFD).
         w.ensure(bytes.len() * 3);
+        let start = w.pos;
+        let out = &mut w.buf[start..start + bytes.len() * 3];
+        out[..first].copy_from_slice(&bytes[..first]);
+        let mut j = first;
         let mut sanitized = false;
-        let mut run = 0;
-        for (i, &b) in bytes.iter().enumerate() {
+        for (i, &b) in bytes.iter().enumerate().skip(first) {
             if !NAME_SPECIAL[b as usize] {
+                out[j] = b;
+                j += 1;
                 continue;
             }
-            // Copy the plain run before this byte in one go.
-            w.bytes(&bytes[run..i]);
-            run = i + 1;
-            match b {
-                b',' | b' ' => {
-                    w.byte(b'\\');
-                    w.byte(b);
+            let replace = match b {
+                b',' | b' ' => false,
+                b'=' => {
+                    if element == Element::Series {
+                        out[j] = b;
+                        j += 1;
+                        continue;
+                    }
+                    false
                 }
-                b'=' if element != Element::Series => {
-                    w.byte(b'\\');
-                    w.byte(b);
-                }
-                b'\n' | b'\r' | b'\t' | 0 => {
-                    w.bytes(REPLACEMENT);
-                    sanitized = true;
-                }
-                b'#' if i == 0 && element == Element::Series => {
-                    w.bytes(REPLACEMENT);
-                    sanitized = true;
-                }
-                b'"' if element == Element::FieldKey => {
-                    w.bytes(REPLACEMENT);
-                    sanitized = true;
-                }
+                b'\n' | b'\r' | b'\t' | 0 => true,
+                b'#' if i == 0 && element == Element::Series => true,
+                b'"' if element == Element::FieldKey => true,
                 b'\\' => {
                     let ambiguous = match bytes.get(i + 1) {
                         None => true,
@@ -470,17 +555,30 @@ impl Encoder {
                             matches!(next, b'\\' | b' ' | b',' | b'=' | b'\n' | b'\r' | b'\t' | 0)
                         }
                     };
-                    if ambiguous {
-                        w.bytes(REPLACEMENT);
-                        sanitized = true;
-                    } else {
-                        w.byte(b'\\');
+                    if !ambiguous {
+                        out[j] = b;
+                        j += 1;
+                        continue;
                     }
+                    true
                 }
-                _ => w.byte(b),
+                _ => {
+                    out[j] = b;
+                    j += 1;
+                    continue;
+                }
+            };
+            if replace {
+                out[j..j + 3].copy_from_slice(REPLACEMENT);
+                j += 3;
+                sanitized = true;
+            } else {
+                out[j] = b'\\';
+                out[j + 1] = b;
+                j += 2;
             }
         }
-        w.bytes(&bytes[run..]);
+        w.pos = start + j;
         if sanitized {
             self.issues.sanitized += 1;
         }
@@ -504,30 +602,33 @@ impl Encoder {
             w.byte(b'"');
             return;
         }
-        // At most 3 bytes out per byte in (U+FFFD).
+        // At most 3 bytes out per byte in (U+FFFD), plus the quotes.
         w.ensure(bytes.len() * 3 + 2);
-        w.byte(b'"');
+        let start = w.pos;
+        let out = &mut w.buf[start..start + bytes.len() * 3 + 2];
+        out[0] = b'"';
+        let mut j = 1;
         let mut sanitized = false;
-        let mut run = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if !matches!(b, b'"' | b'\\' | b'\n' | b'\r') {
-                continue;
-            }
-            w.bytes(&bytes[run..i]);
-            run = i + 1;
+        for &b in bytes {
             match b {
                 b'"' | b'\\' => {
-                    w.byte(b'\\');
-                    w.byte(b);
+                    out[j] = b'\\';
+                    out[j + 1] = b;
+                    j += 2;
+                }
+                b'\n' | b'\r' => {
+                    out[j..j + 3].copy_from_slice(REPLACEMENT);
+                    j += 3;
+                    sanitized = true;
                 }
                 _ => {
-                    w.bytes(REPLACEMENT);
-                    sanitized = true;
+                    out[j] = b;
+                    j += 1;
                 }
             }
         }
-        w.bytes(&bytes[run..]);
-        w.byte(b'"');
+        out[j] = b'"';
+        w.pos = start + j + 1;
         if sanitized {
             self.issues.sanitized += 1;
         }
@@ -637,6 +738,31 @@ mod tests {
             line(&Point::at("m", 1).with_field("u", u64::MAX), Dialect::V2).unwrap(),
             "m u=18446744073709551615u 1\n"
         );
+    }
+
+    #[test]
+    fn timestamps_are_written_in_full_whatever_the_previous_one() {
+        let mut enc = Encoder::new(Dialect::V2);
+        let cases = [
+            1_700_000_000_000_000_001,
+            1_700_000_000_999_999_999,
+            1_700_000_000_000_000_000,
+            1_700_000_001_000_000_007,
+            0,
+            -5,
+            999_999_999,
+            1_000_000_000,
+            1_000_000_001,
+            i64::MAX,
+            i64::MIN,
+            1_700_000_001_000_000_007,
+        ];
+        for ts in cases {
+            let line = enc
+                .encode_to_string(&Point::at("m", ts).with_field("f", 1i64))
+                .unwrap();
+            assert_eq!(line, format!("m f=1i {ts}\n"));
+        }
     }
 
     #[test]
