@@ -36,7 +36,7 @@ fn good_toml_loads_with_defaults() {
     let c = Config::load(f.path()).unwrap();
     assert_eq!(c.flushing_period, 2.5);
     assert_eq!(c.batch_size, 5000);
-    assert_eq!(c.gzip_level, 1);
+    assert_eq!(c.gzip_level, None);
     assert_eq!(c.effective_storage_type(), StorageType::Influx);
     let influx = c.influx.as_ref().unwrap();
     assert_eq!(influx.bucket, "luna_monitoring");

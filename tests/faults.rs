@@ -388,3 +388,31 @@ async fn https_with_a_custom_ca_for_a_self_signed_server() {
     let error = sink.last_error.clone().unwrap_or_default();
     assert!(error.to_lowercase().contains("certificate"), "{error}");
 }
+
+#[tokio::test]
+async fn bodies_are_uncompressed_to_a_loopback_server_unless_a_gzip_level_is_set() {
+    for (level, expect_gzip) in [(None, false), (Some(1), true), (Some(0), false)] {
+        for version in [2, 1] {
+            let server = FaultServer::scripted(vec![], Reply::ok()).await;
+            let mut builder = builder(version, server.port());
+            if let Some(level) = level {
+                builder = builder.gzip_level(level);
+            }
+            let monitor = builder.start().unwrap();
+            record(&monitor, 0, 20);
+            let report = monitor.shutdown().await;
+            assert!(report.complete, "{report:?}");
+            let requests = server.requests();
+            assert!(!requests.is_empty());
+            for r in &requests {
+                assert_eq!(
+                    r.header("content-encoding") == Some("gzip"),
+                    expect_gzip,
+                    "level {level:?}, v{version}: {:?}",
+                    r.headers
+                );
+            }
+            assert_eq!(server.stored().len(), 20);
+        }
+    }
+}

@@ -93,8 +93,10 @@ pub struct Config {
     pub max_buffered_points: usize,
     /// Bytes of encoded lines each sink keeps (same policy). Default `268435456` (256 MiB).
     pub max_buffered_bytes: usize,
-    /// gzip level of request bodies, 0 (off) to 9. Default `1` (fastest).
-    pub gzip_level: u32,
+    /// gzip level of request bodies, 0 (off) to 9. Default (unset): `1` (the fastest)
+    /// for a remote server, off for a loopback one (`localhost`, `127.0.0.0/8`, `::1`),
+    /// where compressing only costs CPU.
+    pub gzip_level: Option<u32>,
     /// Timeout of one write request. Default `10`.
     pub request_timeout: f64,
     /// First retry delay (doubled each retry, with jitter). Default `1`.
@@ -125,7 +127,7 @@ impl Default for Config {
             queue_capacity: 65_536,
             max_buffered_points: 500_000,
             max_buffered_bytes: 256 << 20,
-            gzip_level: 1,
+            gzip_level: None,
             request_timeout: 10.0,
             retry_initial_delay: 1.0,
             retry_max_delay: 30.0,
@@ -341,10 +343,10 @@ impl Config {
                 format!("must be at least batch_size ({})", self.batch_size),
             ));
         }
-        if self.gzip_level > 9 {
+        if let Some(level @ 10..) = self.gzip_level {
             return Err(Error::config(
                 "monitoring.gzip_level",
-                format!("must be 0 (off) to 9, got {}", self.gzip_level),
+                format!("must be 0 (off) to 9, got {level}"),
             ));
         }
         match self.effective_storage_type() {

@@ -6,6 +6,8 @@
 //! request path does neither. Ids need to be unique, not unpredictable.
 
 use std::cell::Cell;
+
+use crate::point::Text;
 use std::hash::{BuildHasher, Hasher};
 
 thread_local! {
@@ -37,17 +39,20 @@ pub(crate) fn random_u128() -> u128 {
     (u128::from(random_u64()) << 64) | u128::from(random_u64())
 }
 
-/// `<unix seconds>,<uuid4>` for a request that started at `timestamp_ns`.
-pub(crate) fn format_request_id(timestamp_ns: i64, random: u128) -> String {
+/// `<unix seconds>,<uuid4>` for a request that started at `timestamp_ns`, formatted on
+/// the stack and shared (one allocation).
+pub(crate) fn format_request_id(timestamp_ns: i64, random: u128) -> Text {
     let uuid = uuid::Builder::from_random_bytes(random.to_be_bytes()).into_uuid();
-    let mut out = String::with_capacity(48);
-    out.push_str(itoa::Buffer::new().format(timestamp_ns.div_euclid(1_000_000_000)));
-    out.push(',');
-    out.push_str(
-        uuid.hyphenated()
-            .encode_lower(&mut uuid::Uuid::encode_buffer()),
-    );
-    out
+    let mut secs = itoa::Buffer::new();
+    let secs = secs.format(timestamp_ns.div_euclid(1_000_000_000));
+    let mut hyphenated = uuid::Uuid::encode_buffer();
+    let hyphenated = uuid.hyphenated().encode_lower(&mut hyphenated);
+    let mut out = [0u8; 64];
+    let n = secs.len() + 1 + hyphenated.len();
+    out[..secs.len()].copy_from_slice(secs.as_bytes());
+    out[secs.len()] = b',';
+    out[secs.len() + 1..n].copy_from_slice(hyphenated.as_bytes());
+    Text::Shared(std::str::from_utf8(&out[..n]).expect("ASCII").into())
 }
 
 #[cfg(test)]

@@ -434,9 +434,9 @@ impl MonitorBuilder {
         self
     }
 
-    /// gzip level 0 (off) to 9 (default 1).
+    /// gzip level 0 (off) to 9 (default: 1 for a remote server, off for a loopback one).
     pub fn gzip_level(mut self, level: u32) -> Self {
-        self.config.gzip_level = level;
+        self.config.gzip_level = Some(level);
         self
     }
 

@@ -66,6 +66,8 @@ pub(crate) struct Worker {
     logged_issues: bool,
     /// Timed-field names by id, refreshed from the registry when a new id shows up.
     field_names: Vec<&'static str>,
+    /// Points reused batch after batch when no sink keeps them.
+    batch: Vec<Point>,
 }
 
 impl Worker {
@@ -87,6 +89,7 @@ impl Worker {
             v1: Encoder::new(Dialect::V1),
             v2: Encoder::new(Dialect::V2),
             field_names: Vec::new(),
+            batch: Vec::new(),
             clock: Clock::now(),
             logged_issues: false,
         }
@@ -174,43 +177,71 @@ impl Worker {
 
     /// Moves everything queued so far to the sinks, `batch_size` points at a time.
     fn drain(&mut self) {
+        // Sinks that keep points (plugins, capture) need a batch of their own; when
+        // every sink takes lines, one batch of points is reused over and over.
+        let keep_points = self
+            .shared
+            .sinks
+            .iter()
+            .any(|s| matches!(s.wants(), Wants::Points));
         loop {
             let waiting = self.shared.queue.len();
             if waiting == 0 {
                 break;
             }
-            let mut points = Vec::with_capacity(waiting.min(self.batch_size) + 2);
-            while points.len() < self.batch_size {
+            let mut points = if keep_points {
+                Vec::with_capacity(waiting.min(self.batch_size) + 2)
+            } else {
+                std::mem::take(&mut self.batch)
+            };
+            let mut used = 0;
+            while used < self.batch_size {
                 match self.shared.queue.pop() {
-                    Some(record) => self.expand(record, &mut points),
+                    Some(record) => self.expand(record, &mut points, &mut used),
                     None => break,
                 }
             }
-            if points.is_empty() {
+            if used > 0 {
+                self.shared
+                    .counters
+                    .recorded
+                    .fetch_add(used as u64, std::sync::atomic::Ordering::Relaxed);
+                if keep_points {
+                    points.truncate(used);
+                    let kept = Arc::new(points);
+                    self.dispatch(&kept, Some(&kept));
+                    points = Vec::new();
+                } else {
+                    self.dispatch(&points[..used], None);
+                }
+            }
+            if !keep_points {
+                self.batch = points;
+            }
+            if used == 0 {
                 break;
             }
-            self.shared
-                .counters
-                .recorded
-                .fetch_add(points.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            self.dispatch(points);
         }
     }
 
-    fn dispatch(&mut self, points: Vec<Point>) {
-        let points = Arc::new(points);
+    /// Hands a batch to every sink: encoded once per dialect for the line sinks, as
+    /// `kept` (the same points, shared) for the sinks that take points.
+    fn dispatch(&mut self, points: &[Point], kept: Option<&Arc<Vec<Point>>>) {
         let mut v1: Option<Arc<Lines>> = None;
         let mut v2: Option<Arc<Lines>> = None;
         let mut issues = EncodeIssues::default();
         for sink in &self.shared.sinks {
             let payload = match sink.wants() {
-                Wants::Points => Payload::Points(points.clone()),
+                Wants::Points => Payload::Points(
+                    kept.expect("points are kept when a sink takes them")
+                        .clone(),
+                ),
                 Wants::Lines(Dialect::V1) => Payload::Lines(
-                    v1.get_or_insert_with(|| encode(&mut self.v1, &points, &mut issues))
+                    v1.get_or_insert_with(|| encode(&mut self.v1, points, &mut issues))
                         .clone(),
                 ),
                 Wants::Lines(Dialect::V2) => Payload::Lines(
-                    v2.get_or_insert_with(|| encode(&mut self.v2, &points, &mut issues))
+                    v2.get_or_insert_with(|| encode(&mut self.v2, points, &mut issues))
                         .clone(),
                 ),
             };
@@ -236,7 +267,9 @@ impl Worker {
     }
 
     /// Turns a record into its points.
-    fn expand(&mut self, record: Record, out: &mut Vec<Point>) {
+    /// Turns a record into its points, written into `points[*used..]`: slots left from
+    /// an earlier batch are reused (emptied, their vectors keeping their capacity).
+    fn expand(&mut self, record: Record, points: &mut Vec<Point>, used: &mut usize) {
         let record = match record {
             Record::Point(mut point) => {
                 if let Some(service) = &self.service {
@@ -246,7 +279,12 @@ impl Worker {
                             .push((Text::Static("service"), TagValue::Text(service.clone())));
                     }
                 }
-                out.push(point);
+                if *used == points.len() {
+                    points.push(point);
+                } else {
+                    points[*used] = point;
+                }
+                *used += 1;
                 return;
             }
             Record::Request(r) => r,
@@ -269,7 +307,7 @@ impl Worker {
             .unwrap_or(Text::Static(route.crate_name));
         let request_id: Text = match request_id {
             RequestId::Given(id) => id,
-            RequestId::Generated => format_request_id(timestamp, crate::id::random_u128()).into(),
+            RequestId::Generated => format_request_id(timestamp, crate::id::random_u128()),
         };
         let mut extras = extras;
         let mut none = Extras::default();
@@ -283,94 +321,104 @@ impl Worker {
             None => &mut none,
         };
 
+        let requests = *used;
+        let point = next_point(points, used, "requests", timestamp);
         // In key order, so that the encoder's fast path needs no sorting.
-        let mut tags = Vec::with_capacity(4 + extra_tags.len());
-        tags.push((
-            Text::Static("route"),
-            TagValue::Text(Text::Static(route.route)),
-        ));
-        tags.push((Text::Static("service"), TagValue::Text(service.clone())));
-        tags.push((
-            Text::Static("status_code"),
-            TagValue::UInt(u64::from(status)),
-        ));
-        tags.append(extra_tags);
-        let mut fields = Vec::with_capacity(2 + crate::timing::SLOTS + extra_fields.len());
-        fields.push((
-            Text::Static("request_id"),
-            FieldValue::Str(request_id.clone()),
-        ));
-        fields.push((
-            Text::Static("execution_time"),
-            FieldValue::Float(elapsed.as_secs_f64()),
-        ));
+        point.tags.extend([
+            (
+                Text::Static("route"),
+                TagValue::Text(Text::Static(route.route)),
+            ),
+            (Text::Static("service"), TagValue::Text(service.clone())),
+            (
+                Text::Static("status_code"),
+                TagValue::UInt(u64::from(status)),
+            ),
+        ]);
+        point.tags.append(extra_tags);
+        point.fields.extend([
+            (
+                Text::Static("request_id"),
+                FieldValue::Str(request_id.clone()),
+            ),
+            (
+                Text::Static("execution_time"),
+                FieldValue::Float(elapsed.as_secs_f64()),
+            ),
+        ]);
         for (id, ns) in times.iter() {
             let name = crate::timing::name(id, &mut self.field_names);
             let secs = ns as f64 / 1e9;
             // A field also timed by name (`FieldTimer::start`) accumulates with it.
             match extra_fields.iter_mut().find(|(k, _)| k.as_str() == name) {
                 Some((_, FieldValue::Float(total))) => *total += secs,
-                _ => fields.push((Text::Static(name), FieldValue::Float(secs))),
+                _ => point
+                    .fields
+                    .push((Text::Static(name), FieldValue::Float(secs))),
             }
         }
-        let first_extra = fields.len();
-        fields.extend(extra_fields.iter().cloned());
+        let first_extra = point.fields.len();
 
         if status >= 400 {
-            let mut error_tags = Vec::with_capacity(tags.len() + 1);
-            // `error_code` sorts before the other built-in tags.
-            error_tags.push((
+            point.fields.extend(extra_fields.iter().cloned());
+            let errors = next_point(points, used, "errors", timestamp);
+            errors.tags.push((
                 Text::Static("error_code"),
                 error_code
                     .take()
                     .unwrap_or(TagValue::UInt(u64::from(status))),
             ));
-            error_tags.extend(tags.iter().cloned());
-            let mut error_fields = Vec::with_capacity(fields.len() - 1);
-            error_fields.push((Text::Static("request_id"), FieldValue::Str(request_id)));
-            error_fields.extend(fields[2..first_extra].iter().cloned());
-            error_fields.append(extra_fields);
-            out.push(Point {
-                series: Text::Static("requests"),
-                timestamp_ns: timestamp,
-                tags,
-                fields,
-            });
-            out.push(Point {
-                series: Text::Static("errors"),
-                timestamp_ns: timestamp,
-                tags: error_tags,
-                fields: error_fields,
-            });
+            errors
+                .fields
+                .push((Text::Static("request_id"), FieldValue::Str(request_id)));
+            // The built-in tags and the timings of the requests point, then the extras.
+            let (before, after) = points.split_at_mut(requests + 1);
+            let (requests, errors) = (&before[requests], &mut after[0]);
+            // `error_code` sorts before the other built-in tags.
+            errors.tags.extend(requests.tags.iter().cloned());
+            errors
+                .fields
+                .extend(requests.fields[2..first_extra].iter().cloned());
+            errors.fields.append(extra_fields);
         } else {
-            extra_fields.clear();
-            out.push(Point {
-                series: Text::Static("requests"),
-                timestamp_ns: timestamp,
-                tags,
-                fields,
-            });
+            point.fields.append(extra_fields);
         }
         if !usages.is_empty() {
-            out.push(Point {
-                series: Text::Static(crate::usage::USAGES_SERIES),
-                timestamp_ns: timestamp,
-                tags: vec![(Text::Static("service"), TagValue::Text(service))],
-                fields: usages
-                    .drain(..)
-                    .map(|(k, n)| {
-                        (
-                            Text::Static(k),
-                            FieldValue::Int(n.min(i64::MAX as u64) as i64),
-                        )
-                    })
-                    .collect(),
-            });
+            let point = next_point(points, used, crate::usage::USAGES_SERIES, timestamp);
+            point
+                .tags
+                .push((Text::Static("service"), TagValue::Text(service)));
+            point.fields.extend(usages.drain(..).map(|(k, n)| {
+                (
+                    Text::Static(k),
+                    FieldValue::Int(n.min(i64::MAX as u64) as i64),
+                )
+            }));
         }
         if let Some(extras) = extras {
             crate::context::recycle(extras);
         }
     }
+}
+
+/// The next point of a batch at `points[*used]`: a reused slot (emptied, capacity kept)
+/// or a new one.
+fn next_point<'a>(
+    points: &'a mut Vec<Point>,
+    used: &mut usize,
+    series: &'static str,
+    timestamp: i64,
+) -> &'a mut Point {
+    if *used == points.len() {
+        points.push(Point::at(series, timestamp));
+    }
+    let point = &mut points[*used];
+    *used += 1;
+    point.series = Text::Static(series);
+    point.timestamp_ns = timestamp;
+    point.tags.clear();
+    point.fields.clear();
+    point
 }
 
 fn encode(encoder: &mut Encoder, points: &[Point], issues: &mut EncodeIssues) -> Arc<Lines> {

@@ -39,6 +39,16 @@ pub(super) fn base_url(config: &Config, influx: &InfluxConfig, path: &str) -> re
         .unwrap_or_else(|_| reqwest::Url::parse("http://invalid.invalid/").expect("valid URL"))
 }
 
+/// True for `localhost` and loopback addresses: there compression only costs CPU.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 pub(crate) struct HttpExporter {
     target: Target,
     client: reqwest::Client,
@@ -77,10 +87,13 @@ impl HttpExporter {
             sink: target.name,
             source,
         })?;
+        let gzip_level = config
+            .gzip_level
+            .unwrap_or(if is_loopback(&target.url) { 0 } else { 1 });
         Ok(HttpExporter {
             target,
             client,
-            gzip_level: config.gzip_level,
+            gzip_level,
             policy: RetryPolicy::from_config(config),
         })
     }
@@ -252,4 +265,26 @@ fn describe(error: &reqwest::Error) -> String {
         source = e.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for (url, expected) in [
+            ("http://localhost:8086/write", true),
+            ("http://LOCALHOST:8086/write", true),
+            ("http://127.0.0.1:8086/write", true),
+            ("http://127.3.2.1:8086/write", true),
+            ("http://[::1]:8086/write", true),
+            ("https://influx.example.com:8086/write", false),
+            ("http://10.0.0.5:8086/write", false),
+            ("http://[2001:db8::1]:8086/write", false),
+            ("http://localhost.example.com/write", false),
+        ] {
+            assert_eq!(is_loopback(&url.parse().unwrap()), expected, "{url}");
+        }
+    }
 }
