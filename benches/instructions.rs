@@ -3,7 +3,7 @@
 //! wall-clock times on these VMs.
 //!
 //! `instructions <scenario> <N>` with scenario one of `plain`, `monitored_on`,
-//! `monitored_off`, `calls_plain`, `calls_timed`, `tracing`, `encode_seed`, `encode_hostile`, `line_protocol_builder`, `influxdb2`,
+//! `monitored_off`, `calls_plain`, `calls_timed`, `tracing`, `autometrics`, `encode_seed`, `encode_hostile`, `line_protocol_builder`, `influxdb2`,
 //! `line_protocol_builder_hostile`, `influxdb2_hostile`.
 
 use std::future::Future;
@@ -59,6 +59,13 @@ async fn calls_timed(x: u64) -> StatusCode {
     StatusCode::OK
 }
 
+#[autometrics::autometrics]
+#[inline(never)]
+async fn autometered(x: u64) -> StatusCode {
+    black_box(x);
+    StatusCode::OK
+}
+
 #[tracing::instrument]
 #[inline(never)]
 async fn traced(x: u64) -> StatusCode {
@@ -73,6 +80,7 @@ enum Scenario {
     CallsPlain,
     CallsTimed,
     Tracing,
+    Autometrics,
     Encode,
     EncodeHostile,
     LineProtocolBuilder,
@@ -123,6 +131,7 @@ fn main() {
         "calls_plain" => Scenario::CallsPlain,
         "calls_timed" => Scenario::CallsTimed,
         "tracing" => Scenario::Tracing,
+        "autometrics" => Scenario::Autometrics,
         "encode_seed" => Scenario::Encode,
         "encode_hostile" => Scenario::EncodeHostile,
         "line_protocol_builder" => Scenario::LineProtocolBuilder,
@@ -164,6 +173,9 @@ fn measured_loop(scenario: Scenario, n: u64, point: &Point) {
             }
             Scenario::Tracing => {
                 run(traced(black_box(i)));
+            }
+            Scenario::Autometrics => {
+                run(autometered(black_box(i)));
             }
             Scenario::Encode | Scenario::EncodeHostile => {
                 out.clear();

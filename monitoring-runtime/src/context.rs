@@ -279,13 +279,11 @@ pub(crate) fn add_usages(counters: CounterVisitor<'_>) -> bool {
     added
 }
 
-/// Set once the tower layer is used; until then no request looks for a handed-down id.
-static LAYER_USED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 /// Takes the request id the tower layer handed down, if any.
 #[inline]
 pub(crate) fn take_incoming_id() -> Option<Text> {
-    if !LAYER_USED.load(std::sync::atomic::Ordering::Relaxed) {
+    // Until the tower layer is used no request looks for a handed-down id.
+    if !crate::monitor::layer_used() {
         return None;
     }
     INCOMING_ID
@@ -296,6 +294,6 @@ pub(crate) fn take_incoming_id() -> Option<Text> {
 
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn enter_incoming_id(home: &mut Option<Text>) -> SlotGuard<'_, Text> {
-    LAYER_USED.store(true, std::sync::atomic::Ordering::Relaxed);
+    crate::monitor::set_layer_used();
     SlotGuard::enter(&INCOMING_ID, home)
 }

@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -59,12 +59,26 @@ pub(crate) struct Shared {
     pub(crate) queue: ArrayQueue<Record>,
     pub(crate) wake_threshold: usize,
     pub(crate) wake_check_mask: u32,
-    pub(crate) wake: Notify,
+    /// Wakes the flusher; on its own cache line, since the flusher writes it each time
+    /// it waits.
+    pub(crate) wake: Padded<Notify>,
     pub(crate) closed: AtomicBool,
     pub(crate) counters: MonitorCounters,
     pub(crate) control: Option<mpsc::UnboundedSender<Control>>,
     pub(crate) sinks: Vec<Arc<SinkQueue>>,
     pub(crate) shutdown_timeout: Duration,
+}
+
+/// A value alone on its cache line(s).
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// The handle to a running monitor. Clones share the same queue and flusher.
@@ -130,7 +144,7 @@ impl Monitor {
                 queue: ArrayQueue::new(1),
                 wake_threshold: usize::MAX,
                 wake_check_mask: 0,
-                wake: Notify::new(),
+                wake: Padded(Notify::new()),
                 closed: AtomicBool::new(true),
                 counters: MonitorCounters::default(),
                 control: None,
@@ -230,22 +244,29 @@ impl Monitor {
     /// into (replacing any previous one).
     pub fn install_global(&self) {
         *GLOBAL.write().unwrap_or_else(|e| e.into_inner()) = Some(self.clone());
-        GENERATION.fetch_add(1, Ordering::Release);
-        GLOBAL_ENABLED.store(self.shared.enabled, Ordering::Release);
+        SWITCHES.generation.fetch_add(1, Ordering::Release);
+        if self.shared.enabled {
+            SWITCHES.flags.fetch_or(GLOBAL_ON, Ordering::Release);
+        } else {
+            SWITCHES.flags.fetch_and(!GLOBAL_ON, Ordering::Release);
+        }
     }
 
     /// Removes the process-wide default monitor.
     pub fn uninstall_global() {
         *GLOBAL.write().unwrap_or_else(|e| e.into_inner()) = None;
-        GENERATION.fetch_add(1, Ordering::Release);
-        GLOBAL_ENABLED.store(false, Ordering::Release);
+        SWITCHES.generation.fetch_add(1, Ordering::Release);
+        SWITCHES.flags.fetch_and(!GLOBAL_ON, Ordering::Release);
     }
 
     /// Runs `future` with this monitor as the current one (overriding the global
     /// default) on whatever thread polls it. Useful in tests and for services hosting
     /// several monitors.
     pub fn scope<F: Future>(&self, future: F) -> Scoped<F> {
-        SCOPES_USED.store(true, Ordering::Relaxed);
+        // Written once: the request path keeps reading an unchanging cache line.
+        if SWITCHES.flags.load(Ordering::Relaxed) & SCOPES == 0 {
+            SWITCHES.flags.fetch_or(SCOPES, Ordering::Relaxed);
+        }
         Scoped {
             inner: future,
             monitor: Some(self.clone()),
@@ -254,13 +275,48 @@ impl Monitor {
 }
 
 static GLOBAL: RwLock<Option<Monitor>> = RwLock::new(None);
-/// Whether the global monitor records: the request path's first (and, with monitoring
-/// off, only) check, one relaxed load of a never-written cache line.
-static GLOBAL_ENABLED: AtomicBool = AtomicBool::new(false);
-/// Set once any `Monitor::scope` exists; until then the scoped slot is never consulted.
-static SCOPES_USED: AtomicBool = AtomicBool::new(false);
-/// Bumped whenever the global changes, so threads refresh their cached copy.
-static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// What the request path reads on every call, alone on its cache line: written only
+/// when the global monitor changes or the first scope is made, so reading it never
+/// misses because of unrelated writes nearby.
+#[repr(align(64))]
+struct Switches {
+    /// [`GLOBAL_ON`] and [`SCOPES`]: the request path's first (and, with monitoring
+    /// off, only) check is one relaxed load of this byte.
+    flags: AtomicU8,
+    /// Bumped whenever the global changes, so threads refresh their cached copy.
+    generation: AtomicU64,
+}
+
+/// The global monitor records.
+const GLOBAL_ON: u8 = 1;
+/// Some `Monitor::scope` exists; until then the scoped slot is never consulted.
+const SCOPES: u8 = 2;
+/// The tower layer hands request ids down; until then no request looks for one.
+const LAYER: u8 = 4;
+
+static SWITCHES: Switches = Switches {
+    flags: AtomicU8::new(0),
+    generation: AtomicU64::new(1),
+};
+
+#[inline]
+fn scopes_used() -> bool {
+    SWITCHES.flags.load(Ordering::Relaxed) & SCOPES != 0
+}
+
+#[inline]
+pub(crate) fn layer_used() -> bool {
+    SWITCHES.flags.load(Ordering::Relaxed) & LAYER != 0
+}
+
+/// Written once, not per request: the line stays shared between the cores reading it.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) fn set_layer_used() {
+    if !layer_used() {
+        SWITCHES.flags.fetch_or(LAYER, Ordering::Relaxed);
+    }
+}
 
 thread_local! {
     static PUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
@@ -274,7 +330,7 @@ thread_local! {
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Monitor>) -> R) -> R {
     let mut f = Some(f);
     let mut call = |m: Option<&Monitor>| (f.take().expect("called once"))(m);
-    if SCOPES_USED.load(Ordering::Relaxed) {
+    if scopes_used() {
         if let Ok(Some(r)) = SCOPED.try_with(|s| {
             let s = s.try_borrow().ok()?;
             s.as_ref().map(|m| call(Some(m)))
@@ -282,7 +338,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Monitor>) -> R) -> R {
             return r;
         }
     }
-    let generation = GENERATION.load(Ordering::Acquire);
+    let generation = SWITCHES.generation.load(Ordering::Acquire);
     if let Ok(Some(r)) = CACHED.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
         if cache.0 != generation {
@@ -297,12 +353,12 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Monitor>) -> R) -> R {
     call(GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref())
 }
 
-/// Whether any monitor could record a request starting now: two relaxed loads. The
+/// Whether any monitor could record a request starting now: one relaxed load. The
 /// expansion of `#[monitored]` runs the handler body unwrapped when this is false.
 #[doc(hidden)]
 #[inline]
 pub fn monitoring_on() -> bool {
-    SCOPES_USED.load(Ordering::Relaxed) || GLOBAL_ENABLED.load(Ordering::Relaxed)
+    SWITCHES.flags.load(Ordering::Relaxed) & (GLOBAL_ON | SCOPES) != 0
 }
 
 /// Where a request will be recorded, decided when it starts.
@@ -318,15 +374,14 @@ pub(crate) enum Target {
 /// The target of a request starting now, or `None` when nothing records.
 #[inline]
 pub(crate) fn request_target() -> Option<Target> {
-    if SCOPES_USED.load(Ordering::Relaxed) {
+    let flags = SWITCHES.flags.load(Ordering::Relaxed);
+    if flags & SCOPES != 0 {
         let scoped = SCOPED.try_with(|s| s.try_borrow().ok().and_then(|s| s.clone()));
         if let Ok(Some(scoped)) = scoped {
             return scoped.shared.enabled.then_some(Target::Scoped(scoped));
         }
     }
-    GLOBAL_ENABLED
-        .load(Ordering::Relaxed)
-        .then_some(Target::Global)
+    (flags & GLOBAL_ON != 0).then_some(Target::Global)
 }
 
 #[inline]
@@ -542,7 +597,7 @@ impl MonitorBuilder {
             queue: ArrayQueue::new(config.queue_capacity),
             wake_threshold: config.batch_size.min(config.queue_capacity),
             wake_check_mask: ((config.batch_size / 8).next_power_of_two().clamp(1, 64) - 1) as u32,
-            wake: Notify::new(),
+            wake: Padded(Notify::new()),
             closed: AtomicBool::new(false),
             counters: MonitorCounters::default(),
             control: Some(control_tx),

@@ -201,8 +201,10 @@ pub struct SinkStats {
     pub last_error: Option<String>,
 }
 
-/// Counters of the whole monitor.
+/// Counters of the whole monitor, on cache lines of their own: the flusher updates
+/// them per batch, and the request path must not miss on what it reads next to them.
 #[derive(Debug, Default)]
+#[repr(align(64))]
 pub(crate) struct MonitorCounters {
     pub(crate) recorded: AtomicU64,
     pub(crate) dropped: DropCounters,
