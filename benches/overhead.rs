@@ -34,6 +34,16 @@ async fn plain(x: u64) -> StatusCode {
     StatusCode::OK
 }
 
+/// `plain` with a future as large as the monitored one (about 200 bytes held across
+/// an await, as `#[monitored]`'s request state is), to tell the cost of moving a larger
+/// future in this harness from the cost of the monitoring-off check.
+async fn plain_large_future(x: u64) -> StatusCode {
+    let state = [x as u8; 192];
+    let status = plain(x).await;
+    black_box(&state);
+    status
+}
+
 #[monitored(route = "POST:/extractor")]
 async fn instrumented(x: u64) -> StatusCode {
     black_box(x);
@@ -166,6 +176,11 @@ fn two_quanta_reads(b: divan::Bencher) {
 #[divan::bench(name = "1_plain", sample_count = 300, sample_size = 1000)]
 fn call_plain(b: divan::Bencher) {
     b.bench(|| run(plain(black_box(1))));
+}
+
+#[divan::bench(name = "1b_plain_large_future", sample_count = 300, sample_size = 1000)]
+fn call_plain_large_future(b: divan::Bencher) {
+    b.bench(|| run(plain_large_future(black_box(1))));
 }
 
 #[divan::bench(name = "2_monitored_on", sample_count = 300, sample_size = 1000)]
