@@ -131,6 +131,30 @@ struct Writer {
     pos: usize,
 }
 
+/// Copies `src` into `dst` (of the same length). Short slices, the common case here,
+/// are copied with two overlapping fixed-size moves instead of a `memcpy` call.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if n >= 16 {
+        dst.copy_from_slice(src);
+    } else if n >= 8 {
+        let (head, tail) = (word::<8>(&src[..8]), word::<8>(&src[n - 8..]));
+        dst[..8].copy_from_slice(&head);
+        dst[n - 8..].copy_from_slice(&tail);
+    } else if n >= 4 {
+        let (head, tail) = (word::<4>(&src[..4]), word::<4>(&src[n - 4..]));
+        dst[..4].copy_from_slice(&head);
+        dst[n - 4..].copy_from_slice(&tail);
+    } else if n > 0 {
+        // 1 to 3 bytes: first, middle and last (some the same).
+        let (first, middle, last) = (src[0], src[n / 2], src[n - 1]);
+        dst[0] = first;
+        dst[n / 2] = middle;
+        dst[n - 1] = last;
+    }
+}
+
 /// `N` bytes as a value (a register load, never a `memcpy` call).
 #[inline(always)]
 fn word<const N: usize>(s: &[u8]) -> [u8; N] {
@@ -169,25 +193,22 @@ impl Writer {
     #[inline(always)]
     fn bytes(&mut self, s: &[u8]) {
         let n = s.len();
-        let dst = &mut self.buf[self.pos..self.pos + n];
-        if n >= 16 {
-            dst.copy_from_slice(s);
-        } else if n >= 8 {
-            let (head, tail) = (word::<8>(&s[..8]), word::<8>(&s[n - 8..]));
-            dst[..8].copy_from_slice(&head);
-            dst[n - 8..].copy_from_slice(&tail);
-        } else if n >= 4 {
-            let (head, tail) = (word::<4>(&s[..4]), word::<4>(&s[n - 4..]));
-            dst[..4].copy_from_slice(&head);
-            dst[n - 4..].copy_from_slice(&tail);
-        } else if n > 0 {
-            // 1 to 3 bytes: first, middle and last (some the same).
-            let (first, middle, last) = (s[0], s[n / 2], s[n - 1]);
-            dst[0] = first;
-            dst[n / 2] = middle;
-            dst[n - 1] = last;
-        }
+        copy_short(&mut self.buf[self.pos..self.pos + n], s);
         self.pos += n;
+    }
+
+    /// `sep`, `key`, `=` and `value` with one room check and one position update:
+    /// a tag or a field whose name and value are known not to need escaping.
+    #[inline(always)]
+    fn pair(&mut self, sep: u8, key: &[u8], value: &[u8]) {
+        let (k, v) = (key.len(), value.len());
+        self.ensure(k + v + 2);
+        let dst = &mut self.buf[self.pos..self.pos + k + v + 2];
+        dst[0] = sep;
+        copy_short(&mut dst[1..k + 1], key);
+        dst[k + 1] = b'=';
+        copy_short(&mut dst[k + 2..], value);
+        self.pos += k + v + 2;
     }
 
     /// Copies `s` after making room for it.
@@ -325,6 +346,13 @@ impl Encoder {
             }
             previous = key;
             if let Some(known) = self.known_static(key) {
+                // Both known (route, service): one write for the pair.
+                if let TagValue::Text(value) = value {
+                    if let Some(value) = self.known_static(value) {
+                        w.pair(b',', known.as_bytes(), value.as_bytes());
+                        continue;
+                    }
+                }
                 w.sep_text(b',', known.as_bytes());
             } else if key.is_empty() || is_reserved(key) {
                 w.pos = mark;
@@ -402,6 +430,11 @@ impl Encoder {
             }
             let sep = if written == 0 { b' ' } else { b',' };
             written += 1;
+            // A known name with a float (the timings): one write for the pair.
+            if let (Some(known), FieldValue::Float(f)) = (known, value) {
+                w.pair(sep, known.as_bytes(), floats.format_finite(*f).as_bytes());
+                continue;
+            }
             match known {
                 Some(known) => w.sep_text(sep, known.as_bytes()),
                 None => {
