@@ -385,13 +385,21 @@ impl Encoder {
             }
         }
         let tags = &point.tags;
-        // Stable sort keeps insertion order among equal keys, so the last is the newest.
-        self.tag_order
-            .sort_by(|&a, &b| tags[a].0.as_str().cmp(tags[b].0.as_str()));
+        // Stable (insertion order among equal keys, so the last is the newest); an
+        // insertion sort, as points have few tags.
+        let order = &mut self.tag_order;
+        for n in 1..order.len() {
+            let mut m = n;
+            while m > 0 && key_less(&tags[order[n]].0, &tags[order[m - 1]].0) {
+                m -= 1;
+            }
+            order[m..=n].rotate_right(1);
+        }
         let order = std::mem::take(&mut self.tag_order);
         for (n, &i) in order.iter().enumerate() {
             if let Some(&next) = order.get(n + 1) {
-                if tags[next].0 == tags[i].0 {
+                if !key_less(&tags[i].0, &tags[next].0) {
+                    // The same key again: the later one is written.
                     continue;
                 }
             }
