@@ -20,7 +20,9 @@
 //! |---|---|
 //! | point model | [`point`] |
 //! | line protocol encoder and its policy | [`line_protocol`] |
-//! | request context (`add_tag`, timings) | [`context`] |
+//! | request context (`add_tag`, `add_field`, `add_time`) | [`context`] |
+//! | timed fields (`#[timed_field]`, `FieldTimer`) | [`timing`] |
+//! | the request path's clock (raw TSC readings) | `clock` |
 //! | one monitored request | [`request`] |
 //! | the handle and the global default | [`monitor`] |
 //! | the background flusher | `worker` |
