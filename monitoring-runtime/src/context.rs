@@ -10,6 +10,7 @@
 //! pool is empty. Outside a monitored request every call is a cheap no-op.
 
 use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 use std::thread::LocalKey;
 use std::time::Duration;
 
@@ -85,7 +86,9 @@ thread_local! {
 pub(crate) struct RequestGuard<'a> {
     home: &'a mut RequestContext,
     previous: Frame,
-    previous_extras: Option<Box<Extras>>,
+    /// `Some` only between an enter and a drop that both swap the extras slot, so it is
+    /// never dropped holding a box (and the common path runs no drop glue for it).
+    previous_extras: ManuallyDrop<Option<Box<Extras>>>,
     /// Set when the guard is dropped without [`leave`](Self::leave): unwinding.
     panicked: &'a mut bool,
     left: bool,
@@ -109,7 +112,7 @@ pub(crate) fn enter_request<'a>(
     RequestGuard {
         home,
         previous,
-        previous_extras,
+        previous_extras: ManuallyDrop::new(previous_extras),
         panicked,
         left: false,
     }
@@ -135,7 +138,11 @@ impl Drop for RequestGuard<'_> {
         let frame = FRAME.replace(self.previous);
         self.home.times = frame.times;
         if frame.extras_here || self.previous.extras_here {
-            self.home.extras = swap_extras(self.previous_extras.take());
+            let previous = std::mem::take(&mut *self.previous_extras);
+            // The home slot was emptied on entry: nothing to drop there.
+            let emptied = std::mem::replace(&mut self.home.extras, swap_extras(previous));
+            debug_assert!(emptied.is_none());
+            std::mem::forget(emptied);
         }
         if !self.left {
             *self.panicked = true;

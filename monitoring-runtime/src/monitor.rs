@@ -388,11 +388,34 @@ pub(crate) fn request_target() -> Option<Target> {
 pub(crate) fn record_request(target: Target, record: RequestRecord) {
     match target {
         Target::Scoped(m) => m.push(Record::Request(record)),
-        Target::Global => with_current(|m| {
-            if let Some(m) = m {
-                m.push(Record::Request(record));
+        Target::Global => push_global(Record::Request(record)),
+    }
+}
+
+/// Pushes to the global monitor (the request started with it as its target), through
+/// the thread's cached copy.
+#[inline]
+fn push_global(record: Record) {
+    let generation = SWITCHES.generation.load(Ordering::Acquire);
+    let mut record = Some(record);
+    let _ = CACHED.try_with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            if cache.0 != generation {
+                let global = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).clone();
+                *cache = (generation, global);
             }
-        }),
+            if let Some(monitor) = &cache.1 {
+                if let Some(record) = record.take() {
+                    monitor.push(record);
+                }
+            }
+        }
+    });
+    if let Some(record) = record {
+        // Thread teardown or re-entry, or no global any more: the global itself.
+        if let Some(monitor) = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            monitor.push(record);
+        }
     }
 }
 
