@@ -12,11 +12,6 @@ pub(crate) fn raw() -> u64 {
     CLOCK.raw()
 }
 
-/// A raw reading as a `quanta::Instant` (same calibration as `quanta::Instant::now`).
-pub(crate) fn instant(raw: u64) -> quanta::Instant {
-    CLOCK.scaled(raw)
-}
-
 /// Nanoseconds between two raw readings (0 if `end` is not after `start`).
 #[inline]
 pub(crate) fn nanos_between(start: u64, end: u64) -> u64 {

@@ -334,15 +334,26 @@ impl Encoder {
         // Fast path, written while checking: every tag valid and keys strictly
         // ascending (the flusher builds request points that way). Anything else
         // rewinds and takes the sorting path.
-        let mark = w.pos;
-        let sanitized = self.issues.sanitized;
+        let (mark, sanitized) = (w.pos, self.issues.sanitized);
+        if !self.write_tags_in_order(point, w) {
+            w.pos = mark;
+            self.issues.sanitized = sanitized;
+            self.write_tags_sorted(point, w);
+        }
+        if w.pos > MAX_SERIES_KEY_BYTES {
+            return false;
+        }
+        self.write_fields(point, w)
+    }
+
+    /// Writes the tags as they come; false (having written part of them) at the first
+    /// one that is invalid or not in strictly ascending key order.
+    #[inline(always)]
+    fn write_tags_in_order(&mut self, point: &Point, w: &mut Writer) -> bool {
         let mut previous: &str = "";
         for (key, value) in &point.tags {
             if !previous.is_empty() && !key_less(previous, key) || tag_value_is_empty(value) {
-                w.pos = mark;
-                self.issues.sanitized = sanitized;
-                self.write_tags_sorted(point, w);
-                break;
+                return false;
             }
             previous = key;
             if let Some(known) = self.known_static(key) {
@@ -355,20 +366,14 @@ impl Encoder {
                 }
                 w.sep_text(b',', known.as_bytes());
             } else if key.is_empty() || is_reserved(key) {
-                w.pos = mark;
-                self.issues.sanitized = sanitized;
-                self.write_tags_sorted(point, w);
-                break;
+                return false;
             } else {
                 w.byte(b',');
                 self.write_new_text(w, key, Element::Name);
             }
             self.write_tag_value(w, value);
         }
-        if w.pos > MAX_SERIES_KEY_BYTES {
-            return false;
-        }
-        self.write_fields(point, w)
+        true
     }
 
     /// Tags that need filtering or ordering: valid ones, sorted by key, the last of

@@ -341,16 +341,22 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Monitor>) -> R) -> R {
     let generation = SWITCHES.generation.load(Ordering::Acquire);
     if let Ok(Some(r)) = CACHED.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
-        if cache.0 != generation {
-            let global = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).clone();
-            *cache = (generation, global);
-        }
-        Some(call(cache.1.as_ref()))
+        Some(call(cached_global(&mut cache, generation)))
     }) {
         return r;
     }
     // Thread teardown (or re-entry): read the global directly.
     call(GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref())
+}
+
+/// The thread's copy of the global monitor, refreshed when the global has changed.
+#[inline]
+fn cached_global(cache: &mut (u64, Option<Monitor>), generation: u64) -> Option<&Monitor> {
+    if cache.0 != generation {
+        let global = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).clone();
+        *cache = (generation, global);
+    }
+    cache.1.as_ref()
 }
 
 /// Whether any monitor could record a request starting now: one relaxed load. The
@@ -400,11 +406,7 @@ fn push_global(record: Record) {
     let mut record = Some(record);
     let _ = CACHED.try_with(|cache| {
         if let Ok(mut cache) = cache.try_borrow_mut() {
-            if cache.0 != generation {
-                let global = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).clone();
-                *cache = (generation, global);
-            }
-            if let Some(monitor) = &cache.1 {
+            if let Some(monitor) = cached_global(&mut cache, generation) {
                 if let Some(record) = record.take() {
                     monitor.push(record);
                 }
@@ -597,7 +599,7 @@ impl MonitorBuilder {
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         // Calibrates the TSC clock now rather than in the first request.
-        let _ = quanta::Instant::now();
+        let _ = crate::clock::raw();
         let mut specs = Vec::new();
         if self.config_sink {
             specs.push(sink::SinkSpec::from_config(&config)?);

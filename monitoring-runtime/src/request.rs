@@ -177,15 +177,6 @@ impl<B> MonitoredError for http::Response<B> {
     }
 }
 
-/// The request id of a record: given (header or argument) or generated in the seed's
-/// style, `<unix seconds>,<uuid4>`; the flusher draws the uuid and makes the text, so
-/// the request path does neither.
-#[derive(Debug)]
-pub(crate) enum RequestId {
-    Given(Text),
-    Generated,
-}
-
 /// What the request path hands to the flusher for one request: kept small (one queue
 /// slot is copied in and out per request), the rare parts (error code, added tags and
 /// fields) behind `extras`.
@@ -197,7 +188,10 @@ pub(crate) struct RequestRecord {
     pub(crate) end: u64,
     pub(crate) status: u16,
     pub(crate) times: Times,
-    pub(crate) request_id: RequestId,
+    /// The request id given (argument or header); `None`: in the seed's style,
+    /// `<unix seconds>,<uuid4>`, drawn and formatted by the flusher, so the request path
+    /// does neither.
+    pub(crate) request_id: Option<Text>,
     pub(crate) extras: Option<Box<Extras>>,
 }
 
@@ -253,10 +247,7 @@ impl Request {
             end,
             status: status.code,
             times: self.context.times,
-            request_id: match self.request_id.take() {
-                Some(id) => RequestId::Given(id),
-                None => RequestId::Generated,
-            },
+            request_id: self.request_id.take(),
             extras,
         };
         crate::monitor::record_request(target, record);

@@ -16,7 +16,7 @@ use crate::id::format_request_id;
 use crate::line_protocol::{Dialect, EncodeIssues, Encoder};
 use crate::monitor::{Record, Shared};
 use crate::point::{system_time_ns, FieldValue, Point, TagValue, Text};
-use crate::request::{RequestId, RequestRecord};
+use crate::request::RequestRecord;
 use crate::sink::{Lines, Payload, Wants};
 use crate::stats::DropReason;
 
@@ -27,28 +27,29 @@ pub(crate) enum Control {
     SetPeriod(Duration),
 }
 
-/// Maps the request path's monotonic instants (quanta's TSC clock: a read costs a
+/// Maps the request path's raw clock readings (`crate::clock`: the TSC, a read costs a
 /// third of `std::time::Instant::now` on these VMs) to wall-clock nanoseconds,
 /// re-anchored every tick so that wall-clock adjustments are followed.
 struct Clock {
-    instant: quanta::Instant,
+    raw: u64,
     wall_ns: i64,
 }
 
 impl Clock {
     fn now() -> Self {
         Clock {
-            instant: quanta::Instant::now(),
+            raw: crate::clock::raw(),
             wall_ns: system_time_ns(SystemTime::now()),
         }
     }
 
-    fn ns(&self, t: quanta::Instant) -> i64 {
-        match t.checked_duration_since(self.instant) {
-            Some(after) => self.wall_ns.saturating_add(after.as_nanos() as i64),
-            None => self
-                .wall_ns
-                .saturating_sub(self.instant.duration_since(t).as_nanos() as i64),
+    fn ns(&self, raw: u64) -> i64 {
+        if raw >= self.raw {
+            let after = crate::clock::nanos_between(self.raw, raw);
+            self.wall_ns.saturating_add(after as i64)
+        } else {
+            let before = crate::clock::nanos_between(raw, self.raw);
+            self.wall_ns.saturating_sub(before as i64)
         }
     }
 }
@@ -279,12 +280,7 @@ impl Worker {
                             .push((Text::Static("service"), TagValue::Text(service.clone())));
                     }
                 }
-                if *used == points.len() {
-                    points.push(point);
-                } else {
-                    points[*used] = point;
-                }
-                *used += 1;
+                place(points, used, point);
                 return;
             }
             Record::Request(r) => r,
@@ -298,16 +294,15 @@ impl Worker {
             request_id,
             extras,
         } = record;
-        let (start, end) = (crate::clock::instant(start), crate::clock::instant(end));
-        let elapsed = end.saturating_duration_since(start);
+        let elapsed = Duration::from_nanos(crate::clock::nanos_between(start, end));
         let timestamp = self.clock.ns(start);
         let service = self
             .service
             .clone()
             .unwrap_or(Text::Static(route.crate_name));
         let request_id: Text = match request_id {
-            RequestId::Given(id) => id,
-            RequestId::Generated => format_request_id(timestamp, crate::id::random_u128()),
+            Some(id) => id,
+            None => format_request_id(timestamp, crate::id::random_u128()),
         };
         let mut extras = extras;
         let mut none = Extras::default();
@@ -401,6 +396,16 @@ impl Worker {
     }
 }
 
+/// Puts `point` at `points[*used]` (replacing a slot left from an earlier batch).
+fn place(points: &mut Vec<Point>, used: &mut usize, point: Point) {
+    if *used == points.len() {
+        points.push(point);
+    } else {
+        points[*used] = point;
+    }
+    *used += 1;
+}
+
 /// The next point of a batch at `points[*used]`: a reused slot (emptied, capacity kept)
 /// or a new one.
 fn next_point<'a>(
@@ -410,7 +415,8 @@ fn next_point<'a>(
     timestamp: i64,
 ) -> &'a mut Point {
     if *used == points.len() {
-        points.push(Point::at(series, timestamp));
+        place(points, used, Point::at(series, timestamp));
+        return &mut points[*used - 1];
     }
     let point = &mut points[*used];
     *used += 1;
