@@ -84,7 +84,9 @@ pub mod luna;
 pub mod __private {
     pub use monitoring_runtime::monitor::monitoring_on;
     pub use monitoring_runtime::point::now_ns;
-    pub use monitoring_runtime::request::{monitored, request_id_arg, RouteMeta};
+    pub use monitoring_runtime::request::{
+        monitored, monitored_with_id, request_id_arg, RouteMeta,
+    };
     pub use monitoring_runtime::timing::TimedField;
     pub use monitoring_runtime::{
         FieldTimer, MonitoringPoint, Point, ToFieldValue, ToTagValue, ToTimestamp, UsageStatistics,

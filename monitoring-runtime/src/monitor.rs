@@ -167,15 +167,22 @@ impl Monitor {
 
     #[inline]
     pub(crate) fn push(&self, record: Record) {
+        self.push_with(|| record);
+    }
+
+    /// Pushes the record `make` builds, built right where it goes into the queue (a
+    /// record is ~90 bytes: every move on the way would be a copy).
+    #[inline]
+    pub(crate) fn push_with(&self, make: impl FnOnce() -> Record) {
         let shared = &*self.shared;
         if !shared.enabled {
             return;
         }
         if shared.closed.load(Ordering::Relaxed) {
-            shared.count_drop(DropReason::AfterShutdown, record.point_count());
+            shared.count_drop(DropReason::AfterShutdown, make().point_count());
             return;
         }
-        match shared.queue.push(record) {
+        match shared.queue.push(make()) {
             Ok(()) => {
                 // Looking at the queue's length costs more than the push itself, so
                 // each thread looks every few pushes (up to 64, fewer for small
@@ -390,33 +397,34 @@ pub(crate) fn request_target() -> Option<Target> {
     (flags & GLOBAL_ON != 0).then_some(Target::Global)
 }
 
+/// Records the request that `make` describes into its target.
 #[inline]
-pub(crate) fn record_request(target: Target, record: RequestRecord) {
+pub(crate) fn record_request(target: Target, make: impl FnOnce() -> RequestRecord) {
     match target {
-        Target::Scoped(m) => m.push(Record::Request(record)),
-        Target::Global => push_global(Record::Request(record)),
+        Target::Scoped(m) => m.push_with(|| Record::Request(make())),
+        Target::Global => push_global(|| Record::Request(make())),
     }
 }
 
 /// Pushes to the global monitor (the request started with it as its target), through
 /// the thread's cached copy.
 #[inline]
-fn push_global(record: Record) {
+fn push_global(make: impl FnOnce() -> Record) {
     let generation = SWITCHES.generation.load(Ordering::Acquire);
-    let mut record = Some(record);
+    let mut make = Some(make);
     let _ = CACHED.try_with(|cache| {
         if let Ok(mut cache) = cache.try_borrow_mut() {
             if let Some(monitor) = cached_global(&mut cache, generation) {
-                if let Some(record) = record.take() {
-                    monitor.push(record);
+                if let Some(make) = make.take() {
+                    monitor.push_with(make);
                 }
             }
         }
     });
-    if let Some(record) = record {
+    if let Some(make) = make {
         // Thread teardown or re-entry, or no global any more: the global itself.
         if let Some(monitor) = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            monitor.push(record);
+            monitor.push_with(make);
         }
     }
 }

@@ -36,15 +36,25 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream>
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => func.sig.ident.span(),
     };
-    let monitored = quote_spanned!(output_span=> #krate::__private::monitored);
     // The argument is evaluated only when monitoring is on, before the body takes the
     // parameters it may read.
-    let request_id = match &args.request_id {
+    let (monitored, request_id, id_arg) = match &args.request_id {
         Some(expr) => {
             let id = quote_spanned!(expr.span()=> #krate::__private::request_id_arg(#expr));
-            quote!(if __monitoring_on { #id } else { ::core::option::Option::None })
+            (
+                quote_spanned!(output_span=> #krate::__private::monitored_with_id),
+                quote! {
+                    let __monitoring_request_id =
+                        if __monitoring_on { #id } else { ::core::option::Option::None };
+                },
+                quote!(__monitoring_request_id,),
+            )
         }
-        None => quote!(::core::option::Option::None),
+        None => (
+            quote_spanned!(output_span=> #krate::__private::monitored),
+            quote!(),
+            quote!(),
+        ),
     };
     let meta = quote! {{
         static __MONITORING_ROUTE: #krate::__private::RouteMeta = #krate::__private::RouteMeta {
@@ -68,14 +78,14 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream>
     };
     // The call is spanned on the return type: an unmappable type is reported there.
     let call = quote_spanned! {output_span=>
-        #monitored(__monitoring_route, __monitoring_request_id, __monitoring_body)
+        #monitored(__monitoring_route, #id_arg __monitoring_body)
     };
     if func.sig.asyncness.is_some() {
         let inner = body(&func.block);
         *func.block = syn::parse_quote! {{
             let __monitoring_on = #krate::__private::monitoring_on();
             let __monitoring_route = #meta;
-            let __monitoring_request_id = #request_id;
+            #request_id
             let __monitoring_body = #inner;
             // Monitoring off: the body runs unwrapped (one more branch than no attribute).
             if !__monitoring_on {
@@ -89,7 +99,7 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream>
             async move {
                 let __monitoring_on = #krate::__private::monitoring_on();
                 let __monitoring_route = #meta;
-                let __monitoring_request_id = #request_id;
+                #request_id
                 let __monitoring_body = #original;
                 if !__monitoring_on {
                     return __monitoring_body.await;
