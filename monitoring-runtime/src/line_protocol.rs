@@ -163,6 +163,20 @@ fn word<const N: usize>(s: &[u8]) -> [u8; N] {
     out
 }
 
+/// `n < 100_000_000` as eight ASCII digits, the first in the lowest byte: the two
+/// halves of four digits, each split into two pairs, each pair into two digits, all
+/// lanes at once (multiplications by reciprocals, exact in these ranges).
+#[inline(always)]
+fn eight_digits(n: u32) -> u64 {
+    let n = u64::from(n);
+    let abcd_efgh = (n / 10_000) | ((n % 10_000) << 32);
+    let ab_ef = ((abcd_efgh * 10_486) >> 20) & 0x0000_007f_0000_007f;
+    let ab_cd_ef_gh = ab_ef | ((abcd_efgh - ab_ef * 100) << 16);
+    let a_c_e_g = ((ab_cd_ef_gh * 103) >> 10) & 0x000f_000f_000f_000f;
+    let digits = a_c_e_g | ((ab_cd_ef_gh - a_c_e_g * 10) << 8);
+    digits | 0x3030_3030_3030_3030
+}
+
 /// Room reserved before writing any element beyond its own (escaped) length: numbers,
 /// separators, the timestamp.
 const HEADROOM: usize = 64;
@@ -209,6 +223,18 @@ impl Writer {
         dst[k + 1] = b'=';
         copy_short(&mut dst[k + 2..], value);
         self.pos += k + v + 2;
+    }
+
+    /// `n < 1_000_000_000` as nine zero-padded digits (room ensured): computed in
+    /// registers and stored whole. (Copying them out of a formatter's buffer right after
+    /// it wrote them byte by byte would stall: the wider loads cannot be forwarded from
+    /// the narrower stores still in flight.)
+    #[inline(always)]
+    fn nine_digits(&mut self, n: u32) {
+        let dst = &mut self.buf[self.pos..self.pos + 9];
+        dst[0] = b'0' + (n / 100_000_000) as u8;
+        dst[1..].copy_from_slice(&eight_digits(n % 100_000_000).to_le_bytes());
+        self.pos += 9;
     }
 
     /// Copies `s` after making room for it.
@@ -505,9 +531,7 @@ impl Encoder {
         }
         let (_, digits, len) = &self.seconds;
         w.bytes(&digits[..*len]);
-        // Nine digits, zero-padded: the last nine of 1_000_000_000 + sub.
-        let mut padded = itoa::Buffer::new();
-        w.bytes(&padded.format(NS_PER_S + sub).as_bytes()[1..]);
+        w.nine_digits(sub as u32);
     }
 
     /// Writes `=` and a tag value.
@@ -736,6 +760,22 @@ pub fn stored_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eight_digits_match_std_formatting() {
+        // Every value near each power of ten and digit boundary, plus a stride over the
+        // whole range.
+        let mut values: Vec<u32> = (0..100_000_000).step_by(7_919).collect();
+        for p in 0..8 {
+            let b = 10u32.pow(p);
+            values.extend([b - 1, b, b + 1, b * 9, b * 9 + b - 1]);
+        }
+        values.extend([99_999_999, 12_345_678, 90_909_090]);
+        for n in values {
+            let got = eight_digits(n).to_le_bytes();
+            assert_eq!(std::str::from_utf8(&got).unwrap(), format!("{n:08}"), "{n}");
+        }
+    }
 
     fn line(p: &Point, dialect: Dialect) -> Option<String> {
         Encoder::new(dialect).encode_to_string(p)
