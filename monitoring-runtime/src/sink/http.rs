@@ -1,14 +1,13 @@
 //! The HTTP writer both InfluxDB sinks share: gzip, auth, timeouts, and the retry and
 //! split policy of [`crate::retry`].
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 
-use super::{ExportCx, Exporter, Lines, Payload};
+use super::{ExportCx, Exporter, Gzip, Lines, Payload};
 use crate::config::{Config, InfluxConfig, Secret};
 use crate::error::Error;
 use crate::line_protocol::Dialect;
@@ -52,7 +51,8 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 pub(crate) struct HttpExporter {
     target: Target,
     client: reqwest::Client,
-    gzip_level: u32,
+    /// `None`: bodies go uncompressed.
+    gzip: Option<Box<Gzip>>,
     policy: RetryPolicy,
 }
 
@@ -93,7 +93,7 @@ impl HttpExporter {
         Ok(HttpExporter {
             target,
             client,
-            gzip_level,
+            gzip: (gzip_level > 0).then(|| Box::new(Gzip::new(gzip_level))),
             policy: RetryPolicy::from_config(config),
         })
     }
@@ -107,15 +107,10 @@ impl HttpExporter {
     }
 
     fn body(&self, raw: &[u8]) -> Bytes {
-        if self.gzip_level == 0 {
-            return Bytes::copy_from_slice(raw);
+        match &self.gzip {
+            Some(gzip) => Bytes::from(gzip.compress(raw)),
+            None => Bytes::copy_from_slice(raw),
         }
-        let mut gz = flate2::write::GzEncoder::new(
-            Vec::with_capacity(raw.len() / 4 + 64),
-            flate2::Compression::new(self.gzip_level),
-        );
-        gz.write_all(raw).expect("writing to a Vec cannot fail");
-        Bytes::from(gz.finish().expect("writing to a Vec cannot fail"))
     }
 
     fn request(&self, body: Bytes) -> reqwest::RequestBuilder {
@@ -124,7 +119,7 @@ impl HttpExporter {
             .post(self.target.url.clone())
             .header(CONTENT_TYPE, "text/plain; charset=utf-8")
             .body(body);
-        if self.gzip_level > 0 {
+        if self.gzip.is_some() {
             req = req.header(CONTENT_ENCODING, "gzip");
         }
         match &self.target.auth {

@@ -16,6 +16,7 @@
 //! | user plugins | `plugin.rs` |
 
 mod capture;
+mod gzip;
 mod http;
 mod influx_v1;
 mod influx_v2;
@@ -23,6 +24,7 @@ mod line_writer;
 mod plugin;
 
 pub use capture::Capture;
+pub use gzip::Gzip;
 pub use plugin::{BoxError, Plugin};
 
 use std::collections::VecDeque;
