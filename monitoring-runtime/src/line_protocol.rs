@@ -446,8 +446,15 @@ impl Encoder {
         let mut floats = zmij::Buffer::new();
         let mut ints = itoa::Buffer::new();
         for (key, value) in &point.fields {
+            // A float is formatted first, so that the checks below run while its digits
+            // are still being stored: copied straight after the formatter, they would
+            // stall the copy (see `Writer::nine_digits`).
+            let float = match value {
+                FieldValue::Float(f) if f.is_finite() => Some(floats.format_finite(*f)),
+                _ => None,
+            };
             let value_ok = match value {
-                FieldValue::Float(f) => f.is_finite(),
+                FieldValue::Float(_) => float.is_some(),
                 FieldValue::UInt(u) => self.dialect == Dialect::V2 || *u <= i64::MAX as u64,
                 _ => true,
             };
@@ -470,8 +477,8 @@ impl Encoder {
             let sep = if written == 0 { b' ' } else { b',' };
             written += 1;
             // A known name with a float (the timings): one write for the pair.
-            if let (Some(known), FieldValue::Float(f)) = (known, value) {
-                w.pair(sep, known.as_bytes(), floats.format_finite(*f).as_bytes());
+            if let (Some(known), Some(float)) = (known, float) {
+                w.pair(sep, known.as_bytes(), float.as_bytes());
                 continue;
             }
             match known {
@@ -483,7 +490,7 @@ impl Encoder {
             }
             // Numbers fit the headroom the key's write left.
             match value {
-                FieldValue::Float(f) => w.sep_bytes(b'=', floats.format_finite(*f).as_bytes()),
+                FieldValue::Float(_) => w.sep_bytes(b'=', float.unwrap_or_default().as_bytes()),
                 FieldValue::Int(i) => {
                     w.sep_bytes(b'=', ints.format(*i).as_bytes());
                     w.byte(b'i');
