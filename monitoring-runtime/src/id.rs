@@ -39,10 +39,15 @@ pub(crate) fn random_u128() -> u128 {
     (u128::from(random_u64()) << 64) | u128::from(random_u64())
 }
 
+/// The version 4 uuid made of `random`'s bits.
+pub(crate) fn uuid_v4(random: u128) -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(random.to_be_bytes()).into_uuid()
+}
+
 /// `<unix seconds>,<uuid4>` for a request that started at `timestamp_ns`, formatted on
 /// the stack and shared (one allocation).
 pub(crate) fn format_request_id(timestamp_ns: i64, random: u128) -> Text {
-    let uuid = uuid::Builder::from_random_bytes(random.to_be_bytes()).into_uuid();
+    let uuid = uuid_v4(random);
     let mut secs = itoa::Buffer::new();
     let secs = secs.format(timestamp_ns.div_euclid(1_000_000_000));
     let mut hyphenated = uuid::Uuid::encode_buffer();

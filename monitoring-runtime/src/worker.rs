@@ -1,5 +1,8 @@
 //! The background flusher: one task that drains the request-path queue, turns records
-//! into points, encodes them once per dialect and hands each sink its batch.
+//! into points, encodes them once per dialect and hands each sink its batch. When every
+//! sink takes lines, a plain request (nothing added by the handler, not failed) skips
+//! the point: its `requests` line is written straight from the record
+//! (`Encoder::encode_request`), byte for byte what its point would encode to.
 //!
 //! It wakes every `flushing_period`, as soon as `batch_size` points are waiting, and on
 //! `flush()` / `shutdown()`. It never waits on a sink: each sink has its own bounded
@@ -13,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::context::Extras;
 use crate::id::format_request_id;
-use crate::line_protocol::{Dialect, EncodeIssues, Encoder};
+use crate::line_protocol::{Dialect, EncodeIssues, Encoder, RequestIdField, RequestLine};
 use crate::monitor::{Record, Shared};
 use crate::point::{system_time_ns, FieldValue, Point, TagValue, Text};
 use crate::request::RequestRecord;
@@ -179,12 +182,21 @@ impl Worker {
     /// Moves everything queued so far to the sinks, `batch_size` points at a time.
     fn drain(&mut self) {
         // Sinks that keep points (plugins, capture) need a batch of their own; when
-        // every sink takes lines, one batch of points is reused over and over.
+        // every sink takes lines, one batch of points is reused over and over, and
+        // plain requests are encoded straight into each dialect's lines.
         let keep_points = self
             .shared
             .sinks
             .iter()
             .any(|s| matches!(s.wants(), Wants::Points));
+        let dialects = [Dialect::V1, Dialect::V2].map(|d| {
+            !keep_points
+                && self
+                    .shared
+                    .sinks
+                    .iter()
+                    .any(|s| matches!(s.wants(), Wants::Lines(x) if x == d))
+        });
         loop {
             let waiting = self.shared.queue.len();
             if waiting == 0 {
@@ -195,39 +207,52 @@ impl Worker {
             } else {
                 std::mem::take(&mut self.batch)
             };
-            let mut used = 0;
-            while used < self.batch_size {
+            let mut direct =
+                dialects.map(|on| on.then(|| Lines::with_capacity(waiting.min(self.batch_size))));
+            // `used`: point slots filled; `count`: points in the batch, lines included.
+            let (mut used, mut count) = (0, 0);
+            while count < self.batch_size {
                 match self.shared.queue.pop() {
-                    Some(record) => self.expand(record, &mut points, &mut used),
+                    Some(record) => {
+                        count += self.expand(record, &mut points, &mut used, &mut direct)
+                    }
                     None => break,
                 }
             }
-            if used > 0 {
+            if count > 0 {
                 self.shared
                     .counters
                     .recorded
-                    .fetch_add(used as u64, std::sync::atomic::Ordering::Relaxed);
+                    .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
                 if keep_points {
                     points.truncate(used);
                     let kept = Arc::new(points);
-                    self.dispatch(&kept, Some(&kept));
+                    self.dispatch(&kept, Some(&kept), direct, count);
                     points = Vec::new();
                 } else {
-                    self.dispatch(&points[..used], None);
+                    self.dispatch(&points[..used], None, direct, count);
                 }
             }
             if !keep_points {
                 self.batch = points;
             }
-            if used == 0 {
+            if count == 0 {
                 break;
             }
         }
     }
 
-    /// Hands a batch to every sink: encoded once per dialect for the line sinks, as
-    /// `kept` (the same points, shared) for the sinks that take points.
-    fn dispatch(&mut self, points: &[Point], kept: Option<&Arc<Vec<Point>>>) {
+    /// Hands a batch to every sink: encoded once per dialect for the line sinks (after
+    /// the lines already written straight from requests, `direct`), as `kept` (the
+    /// same points, shared) for the sinks that take points. `count`: the batch's points.
+    fn dispatch(
+        &mut self,
+        points: &[Point],
+        kept: Option<&Arc<Vec<Point>>>,
+        direct: [Option<Lines>; 2],
+        count: usize,
+    ) {
+        let [mut direct_v1, mut direct_v2] = direct;
         let mut v1: Option<Arc<Lines>> = None;
         let mut v2: Option<Arc<Lines>> = None;
         let mut issues = EncodeIssues::default();
@@ -238,15 +263,19 @@ impl Worker {
                         .clone(),
                 ),
                 Wants::Lines(Dialect::V1) => Payload::Lines(
-                    v1.get_or_insert_with(|| encode(&mut self.v1, points, &mut issues))
-                        .clone(),
+                    v1.get_or_insert_with(|| {
+                        encode(&mut self.v1, direct_v1.take(), points, &mut issues)
+                    })
+                    .clone(),
                 ),
                 Wants::Lines(Dialect::V2) => Payload::Lines(
-                    v2.get_or_insert_with(|| encode(&mut self.v2, points, &mut issues))
-                        .clone(),
+                    v2.get_or_insert_with(|| {
+                        encode(&mut self.v2, direct_v2.take(), points, &mut issues)
+                    })
+                    .clone(),
                 ),
             };
-            sink.push(payload, points.len());
+            sink.push(payload, count);
         }
         if !issues.is_empty() {
             self.shared
@@ -267,10 +296,17 @@ impl Worker {
         }
     }
 
-    /// Turns a record into its points.
     /// Turns a record into its points, written into `points[*used..]`: slots left from
-    /// an earlier batch are reused (emptied, their vectors keeping their capacity).
-    fn expand(&mut self, record: Record, points: &mut Vec<Point>, used: &mut usize) {
+    /// an earlier batch are reused (emptied, their vectors keeping their capacity). A
+    /// plain request (nothing added, not failed) goes straight into `direct`'s lines
+    /// instead when there are some. Returns the number of points the record became.
+    fn expand(
+        &mut self,
+        record: Record,
+        points: &mut Vec<Point>,
+        used: &mut usize,
+        direct: &mut [Option<Lines>; 2],
+    ) -> usize {
         let record = match record {
             Record::Point(mut point) => {
                 if let Some(service) = &self.service {
@@ -281,10 +317,15 @@ impl Worker {
                     }
                 }
                 place(points, used, point);
-                return;
+                return 1;
             }
             Record::Request(r) => r,
         };
+        let plain = record.extras.is_none() && record.status < 400;
+        if plain && direct.iter().any(Option::is_some) && self.encode_directly(&record, direct) {
+            return 1;
+        }
+        let before = *used;
         let RequestRecord {
             route,
             start,
@@ -393,6 +434,60 @@ impl Worker {
         if let Some(extras) = extras {
             crate::context::recycle(extras);
         }
+        *used - before
+    }
+
+    /// Writes a plain request's `requests` line into each dialect's lines; false when
+    /// the encoder wants the general path for it (nothing written then).
+    fn encode_directly(&mut self, record: &RequestRecord, direct: &mut [Option<Lines>; 2]) -> bool {
+        let timestamp = self.clock.ns(record.start);
+        let mut timings = [("", 0.0); crate::timing::SLOTS];
+        let mut n = 0;
+        for (id, ns) in record.times.iter() {
+            timings[n] = (
+                crate::timing::name(id, &mut self.field_names),
+                ns as f64 / 1e9,
+            );
+            n += 1;
+        }
+        let service = match &self.service {
+            Some(service) => service,
+            None => &Text::Static(record.route.crate_name),
+        };
+        let line = RequestLine {
+            route: record.route.route,
+            service,
+            status: record.status,
+            request_id: match &record.request_id {
+                Some(id) => RequestIdField::Given(id),
+                None => RequestIdField::Generated(crate::id::random_u128()),
+            },
+            execution_time: Duration::from_nanos(crate::clock::nanos_between(
+                record.start,
+                record.end,
+            ))
+            .as_secs_f64(),
+            timings: &timings[..n],
+            timestamp_ns: timestamp,
+        };
+        let [v1, v2] = direct;
+        let mut earlier: Option<(&mut Lines, usize)> = None;
+        for (lines, encoder) in [(v1, &mut self.v1), (v2, &mut self.v2)] {
+            let Some(lines) = lines else { continue };
+            let mark = lines.body.len();
+            if !encoder.encode_request(&line, &mut lines.body) {
+                // The checks do not depend on the dialect, so this is the first one;
+                // should it not be, the general path must not find a line already here.
+                if let Some((lines, mark)) = earlier {
+                    lines.body.truncate(mark);
+                    lines.ends.pop();
+                }
+                return false;
+            }
+            lines.ends.push(lines.body.len());
+            earlier = Some((lines, mark));
+        }
+        true
     }
 }
 
@@ -427,8 +522,14 @@ fn next_point<'a>(
     point
 }
 
-fn encode(encoder: &mut Encoder, points: &[Point], issues: &mut EncodeIssues) -> Arc<Lines> {
-    let mut lines = Lines::with_capacity(points.len());
+/// `points` encoded after the lines already in `lines` (if any).
+fn encode(
+    encoder: &mut Encoder,
+    lines: Option<Lines>,
+    points: &[Point],
+    issues: &mut EncodeIssues,
+) -> Arc<Lines> {
+    let mut lines = lines.unwrap_or_else(|| Lines::with_capacity(points.len()));
     for point in points {
         if encoder.encode(point, &mut lines.body) {
             lines.ends.push(lines.body.len());
