@@ -210,7 +210,8 @@ fn call_monitored_on_draining(b: divan::Bencher) {
 /// The same calls with the queue's slots in cache: a 4,096-slot queue, drained (untimed)
 /// before each sample of 1,000 calls, as a flusher keeping up would. In `2_monitored_on`
 /// the 300,000 calls of a run write 29 MB of slots that no one has touched for a lap of
-/// a 100 MB ring, so that row also measures the memory's write throughput.
+/// a 100 MB ring; this row tells whether that costs anything (it did not measurably:
+/// BENCHMARKS.md, section 1).
 #[divan::bench(
     name = "2c_monitored_on_queue_in_cache",
     sample_count = 300,

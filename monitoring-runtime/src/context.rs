@@ -4,7 +4,8 @@
 //! counts to the request being served ([`add_tag`], [`add_field`], [`add_time`],
 //! [`record_usages`](crate::record_usages)). The context lives in thread-local slots
 //! that the monitored future fills each time it is polled and empties afterwards (plain
-//! `Cell` copies of a flags byte and the inline timings), so it follows the request across awaits and threads.
+//! `Cell` copies of a flags byte and the inline timings), so it follows the request
+//! across awaits and threads.
 //! Timings are kept inline ([`crate::timing`]); tags, fields and counters go into an
 //! "extras" box taken from a pool the flusher refills, so they allocate only while the
 //! pool is empty. Outside a monitored request every call is a cheap no-op.

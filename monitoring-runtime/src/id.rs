@@ -39,24 +39,31 @@ pub(crate) fn random_u128() -> u128 {
     (u128::from(random_u64()) << 64) | u128::from(random_u64())
 }
 
-/// The version 4 uuid made of `random`'s bits.
-pub(crate) fn uuid_v4(random: u128) -> uuid::Uuid {
-    uuid::Builder::from_random_bytes(random.to_be_bytes()).into_uuid()
+/// Room [`write_request_id`] needs: 20 digits of seconds, a comma, 36 of uuid.
+pub(crate) const REQUEST_ID_MAX: usize = 57;
+
+/// Writes `<unix seconds>,<uuid4>` for a request that started at `timestamp_ns` into
+/// `out` (at least [`REQUEST_ID_MAX`] bytes) and returns its length.
+pub(crate) fn write_request_id(timestamp_ns: i64, random: u128, out: &mut [u8]) -> usize {
+    let mut secs = itoa::Buffer::new();
+    let secs = secs
+        .format(timestamp_ns.div_euclid(1_000_000_000))
+        .as_bytes();
+    out[..secs.len()].copy_from_slice(secs);
+    out[secs.len()] = b',';
+    let start = secs.len() + 1;
+    let end = start + uuid::fmt::Hyphenated::LENGTH;
+    uuid::Builder::from_random_bytes(random.to_be_bytes())
+        .into_uuid()
+        .hyphenated()
+        .encode_lower(&mut out[start..end]);
+    end
 }
 
-/// `<unix seconds>,<uuid4>` for a request that started at `timestamp_ns`, formatted on
-/// the stack and shared (one allocation).
+/// [`write_request_id`] as shared text (one allocation).
 pub(crate) fn format_request_id(timestamp_ns: i64, random: u128) -> Text {
-    let uuid = uuid_v4(random);
-    let mut secs = itoa::Buffer::new();
-    let secs = secs.format(timestamp_ns.div_euclid(1_000_000_000));
-    let mut hyphenated = uuid::Uuid::encode_buffer();
-    let hyphenated = uuid.hyphenated().encode_lower(&mut hyphenated);
-    let mut out = [0u8; 64];
-    let n = secs.len() + 1 + hyphenated.len();
-    out[..secs.len()].copy_from_slice(secs.as_bytes());
-    out[secs.len()] = b',';
-    out[secs.len() + 1..n].copy_from_slice(hyphenated.as_bytes());
+    let mut out = [0u8; REQUEST_ID_MAX];
+    let n = write_request_id(timestamp_ns, random, &mut out);
     Text::Shared(std::str::from_utf8(&out[..n]).expect("ASCII").into())
 }
 

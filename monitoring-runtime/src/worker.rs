@@ -321,11 +321,6 @@ impl Worker {
             }
             Record::Request(r) => r,
         };
-        let plain = record.extras.is_none() && record.status < 400;
-        if plain && direct.iter().any(Option::is_some) && self.encode_directly(&record, direct) {
-            return 1;
-        }
-        let before = *used;
         let RequestRecord {
             route,
             start,
@@ -335,12 +330,42 @@ impl Worker {
             request_id,
             extras,
         } = record;
-        let elapsed = Duration::from_nanos(crate::clock::nanos_between(start, end));
         let timestamp = self.clock.ns(start);
+        let execution_time =
+            Duration::from_nanos(crate::clock::nanos_between(start, end)).as_secs_f64();
         let service = self
             .service
             .clone()
             .unwrap_or(Text::Static(route.crate_name));
+        // Timed fields by name, in seconds.
+        let mut timings = [("", 0.0); crate::timing::SLOTS];
+        let mut n = 0;
+        for (id, ns) in times.iter() {
+            timings[n] = (
+                crate::timing::name(id, &mut self.field_names),
+                ns as f64 / 1e9,
+            );
+            n += 1;
+        }
+        let timings = &timings[..n];
+        if extras.is_none() && status < 400 && direct.iter().any(Option::is_some) {
+            let line = RequestLine {
+                route: route.route,
+                service: &service,
+                status,
+                request_id: match &request_id {
+                    Some(id) => RequestIdField::Given(id),
+                    None => RequestIdField::Generated(crate::id::random_u128()),
+                },
+                execution_time,
+                timings,
+                timestamp_ns: timestamp,
+            };
+            if write_line(&line, [&mut self.v1, &mut self.v2], direct) {
+                return 1;
+            }
+        }
+        let before = *used;
         let request_id: Text = match request_id {
             Some(id) => id,
             None => format_request_id(timestamp, crate::id::random_u128()),
@@ -379,12 +404,10 @@ impl Worker {
             ),
             (
                 Text::Static("execution_time"),
-                FieldValue::Float(elapsed.as_secs_f64()),
+                FieldValue::Float(execution_time),
             ),
         ]);
-        for (id, ns) in times.iter() {
-            let name = crate::timing::name(id, &mut self.field_names);
-            let secs = ns as f64 / 1e9;
+        for &(name, secs) in timings {
             // A field also timed by name (`FieldTimer::start`) accumulates with it.
             match extra_fields.iter_mut().find(|(k, _)| k.as_str() == name) {
                 Some((_, FieldValue::Float(total))) => *total += secs,
@@ -436,59 +459,33 @@ impl Worker {
         }
         *used - before
     }
+}
 
-    /// Writes a plain request's `requests` line into each dialect's lines; false when
-    /// the encoder wants the general path for it (nothing written then).
-    fn encode_directly(&mut self, record: &RequestRecord, direct: &mut [Option<Lines>; 2]) -> bool {
-        let timestamp = self.clock.ns(record.start);
-        let mut timings = [("", 0.0); crate::timing::SLOTS];
-        let mut n = 0;
-        for (id, ns) in record.times.iter() {
-            timings[n] = (
-                crate::timing::name(id, &mut self.field_names),
-                ns as f64 / 1e9,
-            );
-            n += 1;
-        }
-        let service = match &self.service {
-            Some(service) => service,
-            None => &Text::Static(record.route.crate_name),
-        };
-        let line = RequestLine {
-            route: record.route.route,
-            service,
-            status: record.status,
-            request_id: match &record.request_id {
-                Some(id) => RequestIdField::Given(id),
-                None => RequestIdField::Generated(crate::id::random_u128()),
-            },
-            execution_time: Duration::from_nanos(crate::clock::nanos_between(
-                record.start,
-                record.end,
-            ))
-            .as_secs_f64(),
-            timings: &timings[..n],
-            timestamp_ns: timestamp,
-        };
-        let [v1, v2] = direct;
-        let mut earlier: Option<(&mut Lines, usize)> = None;
-        for (lines, encoder) in [(v1, &mut self.v1), (v2, &mut self.v2)] {
-            let Some(lines) = lines else { continue };
-            let mark = lines.body.len();
-            if !encoder.encode_request(&line, &mut lines.body) {
-                // The checks do not depend on the dialect, so this is the first one;
-                // should it not be, the general path must not find a line already here.
-                if let Some((lines, mark)) = earlier {
-                    lines.body.truncate(mark);
-                    lines.ends.pop();
-                }
-                return false;
+/// Writes a plain request's `requests` line into each dialect's lines (`direct`, by
+/// dialect, with its encoder); false when the encoder wants the general path for it
+/// (nothing written then).
+fn write_line(
+    line: &RequestLine<'_>,
+    encoders: [&mut Encoder; 2],
+    direct: &mut [Option<Lines>; 2],
+) -> bool {
+    let mut earlier: Option<(&mut Lines, usize)> = None;
+    for (lines, encoder) in direct.iter_mut().zip(encoders) {
+        let Some(lines) = lines else { continue };
+        let mark = lines.body.len();
+        if !encoder.encode_request(line, &mut lines.body) {
+            // The checks do not depend on the dialect, so this is the first one;
+            // should it not be, the general path must not find a line already here.
+            if let Some((lines, mark)) = earlier {
+                lines.body.truncate(mark);
+                lines.ends.pop();
             }
-            lines.ends.push(lines.body.len());
-            earlier = Some((lines, mark));
+            return false;
         }
-        true
+        lines.ends.push(lines.body.len());
+        earlier = Some((lines, mark));
     }
+    true
 }
 
 /// Puts `point` at `points[*used]` (replacing a slot left from an earlier batch).
