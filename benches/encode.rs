@@ -13,8 +13,8 @@ static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
 
 mod lines;
 use lines::{
-    hostile_point, influxdb2_hostile, influxdb2_seed, line_protocol_builder_hostile,
-    line_protocol_builder_seed, seed_point, TS,
+    batch_points, hostile_point, influxdb2_hostile, influxdb2_seed, line_protocol_builder_hostile,
+    line_protocol_builder_seed, seed_point,
 };
 
 /// Our encoder on an existing point, into a reused buffer; bytes per line as throughput.
@@ -95,30 +95,6 @@ mod escape_heavy_line {
 mod batch_5000 {
     use super::*;
 
-    fn points() -> Vec<Point> {
-        (0..5000)
-            .map(|i| {
-                Point::at("requests", TS + i)
-                    .with_tag("service", "luna-handlers")
-                    .with_tag(
-                        "route",
-                        if i % 3 == 0 {
-                            "POST:/extractor"
-                        } else {
-                            "POST:/detector"
-                        },
-                    )
-                    .with_tag("status_code", 201u16)
-                    .with_field(
-                        "request_id",
-                        format!("1764000000,{:032x}", (i as u128) * 0x9E37_79B9_7F4A_7C15),
-                    )
-                    .with_field("execution_time", 0.01 + i as f64 * 1e-6)
-                    .with_field("save_warps_time", 0.001 + i as f64 * 1e-7)
-            })
-            .collect()
-    }
-
     fn encode_all(enc: &mut Encoder, points: &[Point], out: &mut Vec<u8>) {
         out.clear();
         for p in points {
@@ -128,7 +104,7 @@ mod batch_5000 {
 
     #[divan::bench(sample_count = 30)]
     fn encode_only(b: divan::Bencher) {
-        let points = points();
+        let points = batch_points();
         let mut enc = Encoder::new(Dialect::V2);
         let mut out = Vec::with_capacity(1 << 20);
         b.bench_local(|| encode_all(&mut enc, &points, &mut out));
@@ -136,7 +112,7 @@ mod batch_5000 {
 
     #[divan::bench(sample_count = 30, args = [1, 6])]
     fn encode_and_gzip(b: divan::Bencher, level: u32) {
-        let points = points();
+        let points = batch_points();
         let mut enc = Encoder::new(Dialect::V2);
         let mut out = Vec::with_capacity(1 << 20);
         encode_all(&mut enc, &points, &mut out);

@@ -4,7 +4,8 @@
 //!
 //! `instructions <scenario> <N>` with scenario one of `plain`, `monitored_on`,
 //! `monitored_off`, `calls_plain`, `calls_timed`, `tracing`, `autometrics`, `encode_seed`, `encode_hostile`, `line_protocol_builder`, `influxdb2`,
-//! `line_protocol_builder_hostile`, `influxdb2_hostile`.
+//! `line_protocol_builder_hostile`, `influxdb2_hostile`, `encode_gzip_batch` (one line
+//! of a 5,000-line batch, the batch gzipped at level 1 when full).
 
 use std::future::Future;
 use std::hint::black_box;
@@ -87,6 +88,7 @@ enum Scenario {
     Influxdb2,
     LineProtocolBuilderHostile,
     Influxdb2Hostile,
+    EncodeGzipBatch,
 }
 
 mod lines;
@@ -120,10 +122,10 @@ fn main() {
         }
         _ => {}
     }
-    let point = if scenario == "encode_hostile" {
-        lines::hostile_point()
-    } else {
-        lines::seed_point()
+    let points = match scenario.as_str() {
+        "encode_hostile" => vec![lines::hostile_point()],
+        "encode_gzip_batch" => lines::batch_points(),
+        _ => vec![lines::seed_point()],
     };
     let scenario = match scenario.as_str() {
         "plain" => Scenario::Plain,
@@ -138,10 +140,11 @@ fn main() {
         "influxdb2" => Scenario::Influxdb2,
         "line_protocol_builder_hostile" => Scenario::LineProtocolBuilderHostile,
         "influxdb2_hostile" => Scenario::Influxdb2Hostile,
+        "encode_gzip_batch" => Scenario::EncodeGzipBatch,
         other => panic!("unknown scenario {other}"),
     };
     let started = std::time::Instant::now();
-    measured_loop(scenario, n, &point);
+    measured_loop(scenario, n, &points);
     if std::env::var_os("TIMING").is_some() {
         eprintln!(
             "{:.1} ns per call",
@@ -154,9 +157,11 @@ fn main() {
 /// The only code callgrind counts (`--toggle-collect`), so that set-up, the tokio
 /// runtime and the TSC clock calibration stay out of the numbers.
 #[inline(never)]
-fn measured_loop(scenario: Scenario, n: u64, point: &Point) {
+fn measured_loop(scenario: Scenario, n: u64, points: &[Point]) {
     let mut enc = Encoder::new(Dialect::V2);
-    let mut out = Vec::with_capacity(4096);
+    let mut out = Vec::with_capacity(if points.len() > 1 { 1 << 20 } else { 4096 });
+    let gzip = (points.len() > 1).then(|| monitoring::sink::Gzip::new(1));
+    let point = &points[0];
     for i in 0..n {
         match scenario {
             Scenario::Plain => {
@@ -180,6 +185,15 @@ fn measured_loop(scenario: Scenario, n: u64, point: &Point) {
             Scenario::Encode | Scenario::EncodeHostile => {
                 out.clear();
                 enc.encode(black_box(point), &mut out);
+            }
+            Scenario::EncodeGzipBatch => {
+                // Line i of its batch; the full batch is compressed as a sink would.
+                let i = (i % points.len() as u64) as usize;
+                enc.encode(black_box(&points[i]), &mut out);
+                if i + 1 == points.len() {
+                    black_box(gzip.as_ref().map(|gzip| gzip.compress(&out)));
+                    out.clear();
+                }
             }
             Scenario::LineProtocolBuilder => {
                 out.clear();

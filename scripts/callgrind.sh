@@ -9,7 +9,7 @@ command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install 
 cargo bench --features axum --bench instructions --no-run >/dev/null 2>&1
 bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
 scenarios=("$@")
-[ ${#scenarios[@]} -eq 0 ] && scenarios=(plain monitored_off monitored_on tracing autometrics calls_plain calls_timed encode_seed line_protocol_builder influxdb2 encode_hostile line_protocol_builder_hostile influxdb2_hostile)
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(plain monitored_off monitored_on tracing autometrics calls_plain calls_timed encode_seed line_protocol_builder influxdb2 encode_hostile line_protocol_builder_hostile influxdb2_hostile encode_gzip_batch)
 n1=2000; n2=12000
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 ir() {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use influxdb_line_protocol::LineProtocolBuilder;
 use monitoring::Point;
@@ -20,6 +21,39 @@ pub(crate) fn seed_point() -> Point {
         .with_field("execution_time", 0.012_345_678)
         .with_field("download_images_time", 0.004_321)
         .with_field("save_warps_time", 0.001_987_654)
+}
+
+/// 5,000 seed-shaped points with distinct ids, times and durations, two routes: one
+/// batch as the flusher sends it.
+pub(crate) fn batch_points() -> Vec<Point> {
+    (0..5000)
+        .map(|i| {
+            Point::at("requests", TS + i)
+                .with_tag("service", "luna-handlers")
+                .with_tag(
+                    "route",
+                    if i % 3 == 0 {
+                        "POST:/extractor"
+                    } else {
+                        "POST:/detector"
+                    },
+                )
+                .with_tag("status_code", 201u16)
+                .with_field(
+                    "request_id",
+                    format!("1764000000,{:032x}", (i as u128) * 0x9E37_79B9_7F4A_7C15),
+                )
+                // Durations as the runtime measures them: whole nanoseconds.
+                .with_field(
+                    "execution_time",
+                    Duration::from_nanos(10_000_000 + i as u64 * 1_000),
+                )
+                .with_field(
+                    "save_warps_time",
+                    Duration::from_nanos(1_000_000 + i as u64 * 100),
+                )
+        })
+        .collect()
 }
 
 /// Every element needs escaping.

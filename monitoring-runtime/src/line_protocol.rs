@@ -94,33 +94,50 @@ const fn table(bytes: &[u8]) -> [bool; 256] {
     t
 }
 
-/// True when a string field needs no escaping: compares only, so the compiler turns
-/// it into SIMD over the (often long) request ids and messages.
+/// True when a string field needs no escaping: 16 bytes at a time (compares only, so
+/// the compiler turns each block into a few SIMD instructions), the last block
+/// overlapping the one before it instead of a byte loop over the tail.
 #[inline]
 fn plain_string(bytes: &[u8]) -> bool {
-    let special = |b: u8| (b == b'"') | (b == b'\\') | (b == b'\n') | (b == b'\r');
-    // Fixed-size chunks: the compiler compares 16 bytes at a time.
-    let mut chunks = bytes.chunks_exact(16);
-    for chunk in &mut chunks {
-        let mut found = 0u8;
-        for &b in chunk {
-            found |= u8::from(special(b));
-        }
-        if found != 0 {
+    let n = bytes.len();
+    if n < 16 {
+        // Padded with a byte that needs nothing.
+        let mut block = [b' '; 16];
+        copy_short(&mut block[..n], bytes);
+        return !needs_escape(&block);
+    }
+    let mut blocks = bytes.chunks_exact(16);
+    for block in &mut blocks {
+        if needs_escape(block.try_into().expect("16 bytes")) {
             return false;
         }
     }
-    !chunks.remainder().iter().any(|&b| special(b))
+    blocks.remainder().is_empty() || !needs_escape(bytes[n - 16..].try_into().expect("16 bytes"))
 }
 
-/// `a < b` in byte order, deciding on the first byte when it differs (tag keys
+/// True when a block holds a byte a string field escapes or replaces.
+#[inline(always)]
+fn needs_escape(block: &[u8; 16]) -> bool {
+    let mut found = 0u8;
+    for &b in block {
+        found |= u8::from((b == b'"') | (b == b'\\') | (b == b'\n') | (b == b'\r'));
+    }
+    found != 0
+}
+
+/// `a < b` in byte order, deciding on the first two bytes when they differ (tag keys
 /// usually do) without a `memcmp` call.
 #[inline]
 fn key_less(a: &str, b: &str) -> bool {
-    match (a.as_bytes().first(), b.as_bytes().first()) {
-        (Some(x), Some(y)) if x != y => x < y,
-        _ => a < b,
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    for i in 0..2 {
+        match (a.get(i), b.get(i)) {
+            (Some(x), Some(y)) if x != y => return x < y,
+            (Some(_), Some(_)) => {}
+            _ => break,
+        }
     }
+    a < b
 }
 
 /// Where a line is written: a reused scratch buffer written by position, so that the
@@ -175,6 +192,37 @@ fn eight_digits(n: u32) -> u64 {
     let a_c_e_g = ((ab_cd_ef_gh * 103) >> 10) & 0x000f_000f_000f_000f;
     let digits = a_c_e_g | ((ab_cd_ef_gh - a_c_e_g * 10) << 8);
     digits | 0x3030_3030_3030_3030
+}
+
+/// A finite float field value, ready to write: most are durations in seconds that are
+/// exactly a whole number of nanoseconds (`ns as f64 / 1e9`), whose digits come
+/// straight from that integer; the others from `zmij`. Both write the same bytes for
+/// the same value (see [`Float::new`]).
+#[derive(Clone, Copy)]
+enum Float<'a> {
+    /// The value is the double nearest to `n / 10^9`, with `10^4 <= n < 10^15`.
+    Nanos(u64),
+    /// Formatted by `zmij`.
+    Text(&'a str),
+}
+
+impl<'a> Float<'a> {
+    /// `x` (finite) as `Nanos` when it is the double nearest to a decimal `n / 10^9`
+    /// with `n < 10^15` and at least 10^-5 (zmij's fixed notation): decimals of at most
+    /// 15 significant digits map to distinct doubles, so that decimal is the only one of
+    /// at most 15 digits that rounds to `x`, which makes it `x`'s shortest
+    /// representation, the one zmij writes. `n as f64 / 1e9` is correctly rounded
+    /// (both operands exact), so comparing it with `x` proves the condition.
+    #[inline(always)]
+    fn new(x: f64, buffer: &'a mut zmij::Buffer) -> Float<'a> {
+        if (1e-5..1e6).contains(&x) {
+            let n = (x * 1e9 + 0.5) as u64;
+            if n as f64 / 1e9 == x {
+                return Float::Nanos(n);
+            }
+        }
+        Float::Text(buffer.format_finite(x))
+    }
 }
 
 /// Room reserved before writing any element beyond its own (escaped) length: numbers,
@@ -235,6 +283,61 @@ impl Writer {
         dst[0] = b'0' + (n / 100_000_000) as u8;
         dst[1..].copy_from_slice(&eight_digits(n % 100_000_000).to_le_bytes());
         self.pos += 9;
+    }
+
+    /// A float field value (at most 24 bytes; room ensured).
+    #[inline(always)]
+    fn float(&mut self, value: Float<'_>) {
+        match value {
+            Float::Text(text) => self.bytes(text.as_bytes()),
+            Float::Nanos(n) => self.nanos_as_seconds(n),
+        }
+    }
+
+    /// `n / 10^9` (`n < 10^15`) as zmij writes the double nearest to it: the whole
+    /// seconds, `.`, and the nine fractional digits without trailing zeros (one kept).
+    #[inline(always)]
+    fn nanos_as_seconds(&mut self, n: u64) {
+        let (whole, fraction) = (n / 1_000_000_000, (n % 1_000_000_000) as u32);
+        if whole < 10 {
+            self.byte(b'0' + whole as u8);
+        } else {
+            self.bytes(itoa::Buffer::new().format(whole).as_bytes());
+        }
+        let last_eight = eight_digits(fraction % 100_000_000);
+        let dst = &mut self.buf[self.pos..self.pos + 10];
+        dst[0] = b'.';
+        dst[1] = b'0' + (fraction / 100_000_000) as u8;
+        dst[2..].copy_from_slice(&last_eight.to_le_bytes());
+        // The last digit is in the highest byte: zero digits are zero bytes after the
+        // xor, and at most eight of them go (the first fractional digit stays).
+        let trailing_zeros = (last_eight ^ 0x3030_3030_3030_3030).leading_zeros() / 8;
+        self.pos += 10 - trailing_zeros as usize;
+    }
+
+    /// `sep`, `key`, `=` and a float value with one room check.
+    #[inline(always)]
+    fn float_pair(&mut self, sep: u8, key: &[u8], value: Float<'_>) {
+        let k = key.len();
+        self.ensure(k + 2);
+        let dst = &mut self.buf[self.pos..self.pos + k + 2];
+        dst[0] = sep;
+        copy_short(&mut dst[1..k + 1], key);
+        dst[k + 1] = b'=';
+        self.pos += k + 2;
+        self.float(value);
+    }
+
+    /// `n < 1000` (status codes) without a formatter (room ensured).
+    #[inline(always)]
+    fn short_uint(&mut self, n: u16) {
+        let digits = [
+            b'0' + (n / 100) as u8,
+            b'0' + (n / 10 % 10) as u8,
+            b'0' + (n % 10) as u8,
+        ];
+        let skip = usize::from(n < 100) + usize::from(n < 10);
+        self.bytes(&digits[skip..]);
     }
 
     /// Copies `s` after making room for it.
@@ -413,13 +516,13 @@ impl Encoder {
             }
         }
         let mut floats = zmij::Buffer::new();
-        w.pair(
+        w.float_pair(
             b',',
             b"execution_time",
-            floats.format_finite(request.execution_time).as_bytes(),
+            Float::new(request.execution_time, &mut floats),
         );
         for &(name, secs) in request.timings {
-            w.pair(b',', name.as_bytes(), floats.format_finite(secs).as_bytes());
+            w.float_pair(b',', name.as_bytes(), Float::new(secs, &mut floats));
         }
         w.byte(b' ');
         self.write_timestamp(&mut w, request.timestamp_ns);
@@ -545,7 +648,7 @@ impl Encoder {
             // are still being stored: copied straight after the formatter, they would
             // stall the copy (see `Writer::nine_digits`).
             let float = match value {
-                FieldValue::Float(f) if f.is_finite() => Some(floats.format_finite(*f)),
+                FieldValue::Float(f) if f.is_finite() => Some(Float::new(*f, &mut floats)),
                 _ => None,
             };
             let value_ok = match value {
@@ -573,7 +676,7 @@ impl Encoder {
             written += 1;
             // A known name with a float (the timings): one write for the pair.
             if let (Some(known), Some(float)) = (known, float) {
-                w.pair(sep, known.as_bytes(), float.as_bytes());
+                w.float_pair(sep, known.as_bytes(), float);
                 continue;
             }
             match known {
@@ -585,7 +688,10 @@ impl Encoder {
             }
             // Numbers fit the headroom the key's write left.
             match value {
-                FieldValue::Float(_) => w.sep_bytes(b'=', float.unwrap_or_default().as_bytes()),
+                FieldValue::Float(_) => {
+                    w.byte(b'=');
+                    w.float(float.expect("finite floats only get here"));
+                }
                 FieldValue::Int(i) => {
                     w.sep_bytes(b'=', ints.format(*i).as_bytes());
                     w.byte(b'i');
@@ -643,6 +749,10 @@ impl Encoder {
         match value {
             TagValue::Text(t) => self.write_tag_text(w, t),
             TagValue::Int(i) => w.sep_bytes(b'=', itoa::Buffer::new().format(*i).as_bytes()),
+            TagValue::UInt(u) if *u < 1000 => {
+                w.byte(b'=');
+                w.short_uint(*u as u16);
+            }
             TagValue::UInt(u) => w.sep_bytes(b'=', itoa::Buffer::new().format(*u).as_bytes()),
             TagValue::Float(f) => {
                 w.sep_bytes(b'=', zmij::Buffer::new().format_finite(*f).as_bytes())
@@ -986,6 +1096,64 @@ mod tests {
         for n in values {
             let got = eight_digits(n).to_le_bytes();
             assert_eq!(std::str::from_utf8(&got).unwrap(), format!("{n:08}"), "{n}");
+        }
+    }
+
+    /// What the encoder writes for a float value, and what zmij writes for it.
+    fn float_text(x: f64) -> (String, String) {
+        let mut w = Writer {
+            buf: vec![0; 128],
+            pos: 0,
+        };
+        w.float(Float::new(x, &mut zmij::Buffer::new()));
+        let ours = String::from_utf8(w.buf[..w.pos].to_vec()).unwrap();
+        (ours, zmij::Buffer::new().format_finite(x).to_owned())
+    }
+
+    #[test]
+    fn floats_from_whole_nanoseconds_match_zmij() {
+        // Every n from the smallest on the fast path, then a stride over the whole range
+        // up to 10^15 ns, powers of ten and their neighbours, and each of these values'
+        // neighbouring doubles (which mostly leave the fast path).
+        let mut nanos: Vec<u64> = (9_990..60_000).collect();
+        nanos.extend((0..1_000_000_000_000_000).step_by(99_991_234_567));
+        nanos.extend(
+            (0..200_000)
+                .map(|i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1_000_000_000_000_000),
+        );
+        for p in 4..=15 {
+            let b = 10u64.pow(p);
+            nanos.extend([b - 1, b, b + 1, b * 5, 12 * b / 10]);
+        }
+        let (mut fast, mut checked) = (0, 0);
+        for n in nanos {
+            let x = n as f64 / 1e9;
+            for x in [x, x.next_up(), x.next_down(), -x] {
+                if matches!(Float::new(x, &mut zmij::Buffer::new()), Float::Nanos(_)) {
+                    fast += 1;
+                }
+                let (ours, zmij) = float_text(x);
+                assert_eq!(ours, zmij, "{x:e} from {n} ns");
+                checked += 1;
+            }
+        }
+        // Durations from whole nanoseconds take the fast path (most of the values
+        // above); the rest were checked too.
+        assert!(fast > checked / 5, "{fast} of {checked}");
+        for x in [
+            0.0,
+            -0.0,
+            1e-5,
+            9.999_999e-6,
+            1e6,
+            999_999.999_999_999,
+            0.25,
+            12.0,
+            1e300,
+            5e-324,
+        ] {
+            let (ours, zmij) = float_text(x);
+            assert_eq!(ours, zmij, "{x:e}");
         }
     }
 
