@@ -215,10 +215,13 @@ impl<'a> Float<'a> {
     /// (both operands exact), so comparing it with `x` proves the condition.
     #[inline(always)]
     fn new(x: f64, buffer: &'a mut zmij::Buffer) -> Float<'a> {
+        // 2^52: adding it leaves the nearest integer to a smaller non-negative value in
+        // the low bits of the mantissa (no float-to-integer conversion on the way).
+        const ROUND: f64 = 4_503_599_627_370_496.0;
         if (1e-5..1e6).contains(&x) {
-            let n = (x * 1e9 + 0.5) as u64;
-            if n as f64 / 1e9 == x {
-                return Float::Nanos(n);
+            let rounded = x * 1e9 + ROUND;
+            if (rounded - ROUND) / 1e9 == x {
+                return Float::Nanos(rounded.to_bits() - ROUND.to_bits());
             }
         }
         Float::Text(buffer.format_finite(x))
