@@ -2,10 +2,14 @@
 //! scenario `N` times. Instruction counts do not move with machine load, unlike
 //! wall-clock times on these VMs.
 //!
-//! `instructions <scenario> <N>` with scenario one of `plain`, `monitored_on`,
-//! `monitored_off`, `calls_plain`, `calls_timed`, `tracing`, `autometrics`, `encode_seed`, `encode_hostile`, `line_protocol_builder`, `influxdb2`,
+//! `instructions <scenario> <N>`, scenario one of `plain`, `monitored_on`,
+//! `monitored_off`, `calls_plain`, `calls_timed`, `tracing`, `autometrics`,
+//! `encode_seed`, `encode_hostile`, `line_protocol_builder`, `influxdb2`,
 //! `line_protocol_builder_hostile`, `influxdb2_hostile`, `encode_gzip_batch` (one line
-//! of a 5,000-line batch, the batch gzipped at level 1 when full).
+//! of a 5,000-line batch, the batch gzipped at level 1 when full). `TIMING=1` prints
+//! the ns per call. `ROUNDS=<k> instructions <a>,<b>,... <N>` interleaves scenarios
+//! (N calls each per round) with a contention probe and prints one line per round:
+//! the probe's ns per step, then each scenario's ns per call.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -95,8 +99,11 @@ mod lines;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let scenario = args.next().unwrap_or_else(|| "plain".into());
+    let names = args.next().unwrap_or_else(|| "plain".into());
     let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let rounds: u64 = std::env::var("ROUNDS")
+        .ok()
+        .map_or(1, |r| r.parse().expect("ROUNDS=<number>"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -114,7 +121,43 @@ fn main() {
             .start()
             .unwrap()
     });
-    match scenario.as_str() {
+    let scenarios: Vec<(Scenario, Vec<Point>)> =
+        names.split(',').map(|name| setup(name, &monitor)).collect();
+    if rounds == 1 && scenarios.len() == 1 {
+        let (scenario, points) = &scenarios[0];
+        let mut workspace = Workspace::new();
+        let started = std::time::Instant::now();
+        measured_loop(*scenario, n, points, &mut workspace);
+        if std::env::var_os("TIMING").is_some() {
+            eprintln!(
+                "{:.1} ns per call",
+                started.elapsed().as_nanos() as f64 / n as f64
+            );
+        }
+    } else {
+        // `ROUNDS=<k>`: the scenarios interleaved, N calls each per round, then a
+        // throughput-bound probe: one line per round with the probe's ns per step and
+        // each scenario's ns per call, so that scenarios are compared within the same
+        // moments of the machine (see BENCHMARKS.md, "What bounds the misses").
+        let mut workspaces: Vec<Workspace> = scenarios.iter().map(|_| Workspace::new()).collect();
+        for _ in 0..rounds {
+            let mut line = format!("{:.2}", contention_probe());
+            for ((scenario, points), workspace) in scenarios.iter().zip(&mut workspaces) {
+                runtime.block_on(monitor.flush());
+                let started = std::time::Instant::now();
+                measured_loop(*scenario, n, points, workspace);
+                let ns = started.elapsed().as_nanos() as f64 / n as f64;
+                line.push_str(&format!(" {ns:.1}"));
+            }
+            println!("{line}");
+        }
+    }
+    std::mem::forget(runtime);
+}
+
+/// Installs what scenario `name` needs; its scenario and points.
+fn setup(name: &str, monitor: &Monitor) -> (Scenario, Vec<Point>) {
+    match name {
         "monitored_on" | "calls_plain" | "calls_timed" => monitor.install_global(),
         "monitored_off" => Monitor::disabled().install_global(),
         "tracing" => {
@@ -122,12 +165,12 @@ fn main() {
         }
         _ => {}
     }
-    let points = match scenario.as_str() {
+    let points = match name {
         "encode_hostile" => vec![lines::hostile_point()],
         "encode_gzip_batch" => lines::batch_points(),
         _ => vec![lines::seed_point()],
     };
-    let scenario = match scenario.as_str() {
+    let scenario = match name {
         "plain" => Scenario::Plain,
         "monitored_on" | "monitored_off" => Scenario::Monitored,
         "calls_plain" => Scenario::CallsPlain,
@@ -143,24 +186,46 @@ fn main() {
         "encode_gzip_batch" => Scenario::EncodeGzipBatch,
         other => panic!("unknown scenario {other}"),
     };
+    (scenario, points)
+}
+
+/// ns per step of eight independent add/xor/rotate chains: bound by how many
+/// instructions the core issues per cycle, so it slows down when another hardware
+/// thread shares the physical core, unlike a single dependent chain.
+fn contention_probe() -> f64 {
     let started = std::time::Instant::now();
-    measured_loop(scenario, n, &points);
-    if std::env::var_os("TIMING").is_some() {
-        eprintln!(
-            "{:.1} ns per call",
-            started.elapsed().as_nanos() as f64 / n as f64
-        );
+    let mut v = [1u64, 2, 3, 4, 5, 6, 7, 8];
+    for i in 0..100_000u64 {
+        for (k, x) in v.iter_mut().enumerate() {
+            *x = (x.wrapping_add(i) ^ k as u64).rotate_left(7);
+        }
+        v = black_box(v);
     }
-    std::mem::forget(runtime);
+    started.elapsed().as_nanos() as f64 / 100_000.0
+}
+
+/// What the encoding scenarios reuse from call to call (as the flusher does).
+struct Workspace {
+    enc: Encoder,
+    out: Vec<u8>,
+    gzip: monitoring::sink::Gzip,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        Workspace {
+            enc: Encoder::new(Dialect::V2),
+            out: Vec::with_capacity(1 << 20),
+            gzip: monitoring::sink::Gzip::new(1),
+        }
+    }
 }
 
 /// The only code callgrind counts (`--toggle-collect`), so that set-up, the tokio
 /// runtime and the TSC clock calibration stay out of the numbers.
 #[inline(never)]
-fn measured_loop(scenario: Scenario, n: u64, points: &[Point]) {
-    let mut enc = Encoder::new(Dialect::V2);
-    let mut out = Vec::with_capacity(if points.len() > 1 { 1 << 20 } else { 4096 });
-    let gzip = (points.len() > 1).then(|| monitoring::sink::Gzip::new(1));
+fn measured_loop(scenario: Scenario, n: u64, points: &[Point], w: &mut Workspace) {
+    let Workspace { enc, out, gzip } = w;
     let point = &points[0];
     for i in 0..n {
         match scenario {
@@ -184,32 +249,32 @@ fn measured_loop(scenario: Scenario, n: u64, points: &[Point]) {
             }
             Scenario::Encode | Scenario::EncodeHostile => {
                 out.clear();
-                enc.encode(black_box(point), &mut out);
+                enc.encode(black_box(point), out);
             }
             Scenario::EncodeGzipBatch => {
                 // Line i of its batch; the full batch is compressed as a sink would.
                 let i = (i % points.len() as u64) as usize;
-                enc.encode(black_box(&points[i]), &mut out);
+                enc.encode(black_box(&points[i]), out);
                 if i + 1 == points.len() {
-                    black_box(gzip.as_ref().map(|gzip| gzip.compress(&out)));
+                    black_box(gzip.compress(out));
                     out.clear();
                 }
             }
             Scenario::LineProtocolBuilder => {
                 out.clear();
-                lines::line_protocol_builder_seed(&mut out);
+                lines::line_protocol_builder_seed(out);
             }
             Scenario::Influxdb2 => {
                 out.clear();
-                lines::influxdb2_seed(&mut out);
+                lines::influxdb2_seed(out);
             }
             Scenario::LineProtocolBuilderHostile => {
                 out.clear();
-                lines::line_protocol_builder_hostile(&mut out);
+                lines::line_protocol_builder_hostile(out);
             }
             Scenario::Influxdb2Hostile => {
                 out.clear();
-                lines::influxdb2_hostile(&mut out);
+                lines::influxdb2_hostile(out);
             }
         }
         black_box(&out);
