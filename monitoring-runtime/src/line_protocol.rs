@@ -211,12 +211,14 @@ impl<'a> Float<'a> {
     /// with `n < 10^15` and at least 10^-5 (zmij's fixed notation): decimals of at most
     /// 15 significant digits map to distinct doubles, so that decimal is the only one of
     /// at most 15 digits that rounds to `x`, which makes it `x`'s shortest
-    /// representation, the one zmij writes. `n as f64 / 1e9` is correctly rounded
-    /// (both operands exact), so comparing it with `x` proves the condition.
+    /// representation, the one zmij writes. The candidate `n` is `x * 1e9` rounded;
+    /// `n / 1e9` computed in doubles is correctly rounded (`n` and `1e9` are both
+    /// exact), so comparing it with `x` proves the condition.
     #[inline(always)]
     fn new(x: f64, buffer: &'a mut zmij::Buffer) -> Float<'a> {
-        // 2^52: adding it leaves the nearest integer to a smaller non-negative value in
-        // the low bits of the mantissa (no float-to-integer conversion on the way).
+        // 2^52: adding it to a non-negative value below 2^52 leaves the nearest integer
+        // in the low bits of the mantissa, and subtracting it again gives that integer
+        // as an exact double (no float <-> integer conversions on the way).
         const ROUND: f64 = 4_503_599_627_370_496.0;
         if (1e-5..1e6).contains(&x) {
             let rounded = x * 1e9 + ROUND;
