@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use monitoring::{BoxError, Capture, DropReason, Monitor, Plugin, Point};
 
+mod common;
+use common::logs::Logs;
+
 #[tokio::test]
 async fn the_file_sink_appends_exact_line_protocol() {
     let dir = tempfile::tempdir().unwrap();
@@ -145,6 +148,73 @@ async fn a_slow_plugin_holds_back_neither_requests_nor_other_sinks() {
     );
     let report = monitor.shutdown().await;
     assert_eq!(report.stats.sink("plugin:recording").unwrap().written, 50);
+}
+
+#[test]
+fn a_runtime_ending_before_shutdown_counts_and_logs_what_was_lost() {
+    let (logs, _guard) = Logs::capture();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let monitor = runtime.block_on(async {
+        Monitor::builder()
+            .without_config_sink()
+            .flushing_period(Duration::from_millis(20))
+            .plugin(Recording {
+                journal: Journal::default(),
+                fail_every_other: false,
+                // A write that never finishes before the runtime ends.
+                delay: Duration::from_secs(3600),
+                calls: 0,
+            })
+            .start()
+            .unwrap()
+    });
+    for i in 0..5 {
+        monitor.record(Point::at("m", i).with_field("f", i));
+    }
+    // The flusher hands the five points to the plugin, which is still writing them...
+    runtime.block_on(async {
+        let started = std::time::Instant::now();
+        while monitor.stats().sink("plugin:recording").unwrap().buffered < 5 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "never handed over"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    // ...three more wait in the queue, and the runtime ends without `shutdown()`.
+    for i in 5..8 {
+        monitor.record(Point::at("m", i).with_field("f", i));
+    }
+    drop(runtime);
+
+    let stats = monitor.stats();
+    assert_eq!(stats.recorded, 8);
+    assert_eq!(stats.dropped.get(DropReason::NotShutDown), 3);
+    let sink = stats.sink("plugin:recording").unwrap();
+    assert_eq!(
+        (
+            sink.written,
+            sink.buffered,
+            sink.dropped.get(DropReason::NotShutDown)
+        ),
+        (0, 0, 5)
+    );
+    assert_eq!(
+        sink.last_error.as_deref(),
+        Some("not_shut_down: the runtime running the flusher ended before Monitor::shutdown() completed")
+    );
+    let lost: Vec<String> = logs
+        .all()
+        .into_iter()
+        .filter(|l| l.contains("not_shut_down"))
+        .collect();
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert!(lost[0].starts_with("WARN "), "{lost:?}");
+    assert!(lost[0].contains("queued=3 buffered=5"), "{lost:?}");
 }
 
 #[tokio::test]

@@ -42,15 +42,21 @@ impl Record {
 impl Shared {
     #[cold]
     pub(crate) fn count_drop(&self, reason: DropReason, points: u64) {
-        let c = &self.counters;
-        c.recorded.fetch_add(points, Ordering::Relaxed);
-        if c.dropped.add(reason, points) {
+        if self.count_drop_unlogged(reason, points) {
             tracing::warn!(
                 target: "monitoring",
                 reason = reason.as_str(),
                 "monitoring points dropped before reaching the flusher (counted in stats; logged once)"
             );
         }
+    }
+
+    /// Counts points dropped before reaching the flusher, for a caller that logs them
+    /// itself; true the first time `reason` is seen.
+    pub(crate) fn count_drop_unlogged(&self, reason: DropReason, points: u64) -> bool {
+        let c = &self.counters;
+        c.recorded.fetch_add(points, Ordering::Relaxed);
+        c.dropped.add(reason, points)
     }
 }
 

@@ -35,11 +35,15 @@ pub enum DropReason {
     ShutdownDeadline,
     /// A plugin returned an error for the batch.
     PluginError,
+    /// Still queued, or buffered in a sink, when the flusher's runtime ended before
+    /// `shutdown()` completed: await [`Monitor::shutdown`](crate::Monitor::shutdown)
+    /// before the runtime (or the process) ends.
+    NotShutDown,
 }
 
 impl DropReason {
     /// All reasons, in a stable order.
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 11] = [
         DropReason::QueueFull,
         DropReason::AfterShutdown,
         DropReason::Invalid,
@@ -50,6 +54,7 @@ impl DropReason {
         DropReason::RetryExhausted,
         DropReason::ShutdownDeadline,
         DropReason::PluginError,
+        DropReason::NotShutDown,
     ];
 
     /// A short snake_case name.
@@ -65,6 +70,7 @@ impl DropReason {
             DropReason::RetryExhausted => "retry_exhausted",
             DropReason::ShutdownDeadline => "shutdown_deadline",
             DropReason::PluginError => "plugin_error",
+            DropReason::NotShutDown => "not_shut_down",
         }
     }
 
@@ -75,7 +81,7 @@ impl DropReason {
 
 /// Dropped point counts by reason.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub struct DropCounts([u64; 10]);
+pub struct DropCounts([u64; DropReason::ALL.len()]);
 
 impl std::fmt::Debug for DropCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -115,8 +121,8 @@ impl DropCounts {
 /// Atomic drop counters, each reason logged once until [`DropCounters::rearm`].
 #[derive(Debug, Default)]
 pub(crate) struct DropCounters {
-    counts: [AtomicU64; 10],
-    logged: [AtomicBool; 10],
+    counts: [AtomicU64; DropReason::ALL.len()],
+    logged: [AtomicBool; DropReason::ALL.len()],
 }
 
 impl DropCounters {

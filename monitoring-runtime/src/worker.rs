@@ -30,6 +30,46 @@ pub(crate) enum Control {
     SetPeriod(Duration),
 }
 
+/// The flusher's task is dropped without having shut down when its runtime ends first
+/// (`Monitor::shutdown()` not awaited, or cut short): the sinks' tasks end with it, so
+/// whatever is still queued or buffered is lost. It is counted (`not_shut_down`) and
+/// logged, never lost silently.
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if self.shut_down {
+            return;
+        }
+        let mut queued = 0;
+        while let Some(record) = self.shared.queue.pop() {
+            queued += record.point_count();
+        }
+        if queued > 0 {
+            self.shared
+                .count_drop_unlogged(DropReason::NotShutDown, queued);
+        }
+        let why = "the runtime running the flusher ended before Monitor::shutdown() completed";
+        let mut buffered = 0;
+        for sink in &self.shared.sinks {
+            let lost = sink.abandon() as u64;
+            if lost > 0 {
+                sink.counters.dropped.add(DropReason::NotShutDown, lost);
+                sink.counters.set_error(format!("not_shut_down: {why}"));
+                buffered += lost;
+            }
+        }
+        // One line for the whole loss (the counters have it by sink).
+        if queued + buffered > 0 {
+            tracing::warn!(
+                target: "monitoring",
+                reason = DropReason::NotShutDown.as_str(),
+                queued,
+                buffered,
+                "monitoring points lost: {why}; await it before the runtime ends"
+            );
+        }
+    }
+}
+
 /// Maps the request path's raw clock readings (`crate::clock`: the TSC, a read costs a
 /// third of `std::time::Instant::now` on these VMs) to wall-clock nanoseconds,
 /// re-anchored every tick so that wall-clock adjustments are followed.
@@ -72,6 +112,8 @@ pub(crate) struct Worker {
     field_names: Vec<&'static str>,
     /// Points reused batch after batch when no sink keeps them.
     batch: Vec<Point>,
+    /// Set once `shutdown` has run to its end (see `Drop`).
+    shut_down: bool,
 }
 
 impl Worker {
@@ -96,6 +138,7 @@ impl Worker {
             batch: Vec::new(),
             clock: Clock::now(),
             logged_issues: false,
+            shut_down: false,
         }
     }
 
@@ -163,6 +206,7 @@ impl Worker {
             self.shared
                 .count_drop(DropReason::AfterShutdown, record.point_count());
         }
+        self.shut_down = true;
         complete && self.shutdown_drops() == dropped_before
     }
 

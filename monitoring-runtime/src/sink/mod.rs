@@ -242,6 +242,17 @@ impl SinkQueue {
         self.counters.buffered.store(st.points as u64, Relaxed);
     }
 
+    /// Empties the queue when its task is gone (the runtime ended): the points it held,
+    /// including a batch in flight, whose write may or may not have completed.
+    pub(crate) fn abandon(&self) -> usize {
+        let mut st = self.lock();
+        let lost = st.points + st.in_flight;
+        st.items.clear();
+        (st.points, st.bytes, st.in_flight) = (0, 0, 0);
+        self.counters.buffered.store(0, Relaxed);
+        lost
+    }
+
     /// Waits until everything queued so far was written or dropped, or the deadline.
     pub(crate) async fn wait_idle(&self, deadline: Instant) -> bool {
         let rx = {
