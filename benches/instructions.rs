@@ -135,10 +135,10 @@ fn main() {
             );
         }
     } else {
-        // `ROUNDS=<k>`: the scenarios interleaved, N calls each per round, then a
-        // throughput-bound probe: one line per round with the probe's ns per step and
-        // each scenario's ns per call, so that scenarios are compared within the same
-        // moments of the machine (see BENCHMARKS.md, "What bounds the misses").
+        // `ROUNDS=<k>`: each round a throughput-bound probe, then N calls of each
+        // scenario; one line per round with the probe's ns per step and each
+        // scenario's ns per call, so that scenarios are compared within the same
+        // moments of the machine (BENCHMARKS.md, section 0; `scripts/rounds.sh`).
         let mut workspaces: Vec<Workspace> = scenarios.iter().map(|_| Workspace::new()).collect();
         for _ in 0..rounds {
             let mut line = format!("{:.2}", contention_probe());
