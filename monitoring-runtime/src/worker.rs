@@ -30,46 +30,6 @@ pub(crate) enum Control {
     SetPeriod(Duration),
 }
 
-/// The flusher's task is dropped without having shut down when its runtime ends first
-/// (`Monitor::shutdown()` not awaited, or cut short): the sinks' tasks end with it, so
-/// whatever is still queued or buffered is lost. It is counted (`not_shut_down`) and
-/// logged, never lost silently.
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if self.shut_down {
-            return;
-        }
-        let mut queued = 0;
-        while let Some(record) = self.shared.queue.pop() {
-            queued += record.point_count();
-        }
-        if queued > 0 {
-            self.shared
-                .count_drop_unlogged(DropReason::NotShutDown, queued);
-        }
-        let why = "the runtime running the flusher ended before Monitor::shutdown() completed";
-        let mut buffered = 0;
-        for sink in &self.shared.sinks {
-            let lost = sink.abandon() as u64;
-            if lost > 0 {
-                sink.counters.dropped.add(DropReason::NotShutDown, lost);
-                sink.counters.set_error(format!("not_shut_down: {why}"));
-                buffered += lost;
-            }
-        }
-        // One line for the whole loss (the counters have it by sink).
-        if queued + buffered > 0 {
-            tracing::warn!(
-                target: "monitoring",
-                reason = DropReason::NotShutDown.as_str(),
-                queued,
-                buffered,
-                "monitoring points lost: {why}; await it before the runtime ends"
-            );
-        }
-    }
-}
-
 /// Maps the request path's raw clock readings (`crate::clock`: the TSC, a read costs a
 /// third of `std::time::Instant::now` on these VMs) to wall-clock nanoseconds,
 /// re-anchored every tick so that wall-clock adjustments are followed.
@@ -114,6 +74,46 @@ pub(crate) struct Worker {
     batch: Vec<Point>,
     /// Set once `shutdown` has run to its end (see `Drop`).
     shut_down: bool,
+}
+
+/// The flusher's task is dropped without having shut down when its runtime ends first
+/// (`Monitor::shutdown()` not awaited, or cut short): the sinks' tasks end with it, so
+/// whatever is still queued or buffered is lost. It is counted (`not_shut_down`) and
+/// logged, never lost silently.
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if self.shut_down {
+            return;
+        }
+        let mut queued = 0;
+        while let Some(record) = self.shared.queue.pop() {
+            queued += record.point_count();
+        }
+        if queued > 0 {
+            self.shared
+                .count_drop_unlogged(DropReason::NotShutDown, queued);
+        }
+        let why = "the runtime running the flusher ended before Monitor::shutdown() completed";
+        let mut buffered = 0;
+        for sink in &self.shared.sinks {
+            let lost = sink.abandon() as u64;
+            if lost > 0 {
+                sink.counters.dropped.add(DropReason::NotShutDown, lost);
+                sink.counters.set_error(format!("not_shut_down: {why}"));
+                buffered += lost;
+            }
+        }
+        // One line for the whole loss (the counters have it by sink).
+        if queued + buffered > 0 {
+            tracing::warn!(
+                target: "monitoring",
+                reason = DropReason::NotShutDown.as_str(),
+                queued,
+                buffered,
+                "monitoring points lost: {why}; await it before the runtime ends"
+            );
+        }
+    }
 }
 
 impl Worker {
