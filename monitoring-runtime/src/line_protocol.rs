@@ -309,6 +309,8 @@ impl Writer {
         } else {
             self.bytes(itoa::Buffer::new().format(whole).as_bytes());
         }
+        // As `nine_digits` after a `.`, in one write (sharing it costs ~4 instructions
+        // per float) and keeping the digits' word for the trailing zeros.
         let last_eight = eight_digits(fraction % 100_000_000);
         let dst = &mut self.buf[self.pos..self.pos + 10];
         dst[0] = b'.';

@@ -85,24 +85,15 @@ impl Drop for Worker {
         if self.shut_down {
             return;
         }
-        let mut queued = 0;
-        while let Some(record) = self.shared.queue.pop() {
-            queued += record.point_count();
-        }
+        let queued = self.pop_all();
         if queued > 0 {
             self.shared
                 .count_drop_unlogged(DropReason::NotShutDown, queued);
         }
         let why = "the runtime running the flusher ended before Monitor::shutdown() completed";
-        let mut buffered = 0;
-        for sink in &self.shared.sinks {
-            let lost = sink.abandon() as u64;
-            if lost > 0 {
-                sink.counters.dropped.add(DropReason::NotShutDown, lost);
-                sink.counters.set_error(format!("not_shut_down: {why}"));
-                buffered += lost;
-            }
-        }
+        let buffered: u64 = (self.shared.sinks.iter())
+            .map(|sink| sink.abandon(why) as u64)
+            .sum();
         // One line for the whole loss (the counters have it by sink).
         if queued + buffered > 0 {
             tracing::warn!(
@@ -202,12 +193,21 @@ impl Worker {
             complete &= tokio::time::timeout_at(grace, task).await.is_ok();
         }
         // A record pushed while shutdown began can no longer reach a sink: count it.
-        while let Some(record) = self.shared.queue.pop() {
-            self.shared
-                .count_drop(DropReason::AfterShutdown, record.point_count());
+        let late = self.pop_all();
+        if late > 0 {
+            self.shared.count_drop(DropReason::AfterShutdown, late);
         }
         self.shut_down = true;
         complete && self.shutdown_drops() == dropped_before
+    }
+
+    /// Empties the queue without delivering it: the number of points it held.
+    fn pop_all(&self) -> u64 {
+        let mut points = 0;
+        while let Some(record) = self.shared.queue.pop() {
+            points += record.point_count();
+        }
+        points
     }
 
     /// Points the sinks dropped at the shutdown deadline so far.

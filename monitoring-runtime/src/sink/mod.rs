@@ -242,14 +242,22 @@ impl SinkQueue {
         self.counters.buffered.store(st.points as u64, Relaxed);
     }
 
-    /// Empties the queue when its task is gone (the runtime ended): the points it held,
-    /// including a batch in flight, whose write may or may not have completed.
-    pub(crate) fn abandon(&self) -> usize {
-        let mut st = self.lock();
-        let lost = st.points + st.in_flight;
-        st.items.clear();
-        (st.points, st.bytes, st.in_flight) = (0, 0, 0);
+    /// Empties the queue when its task is gone (the flusher's runtime ended before
+    /// shutdown): the points it held, including a batch in flight whose write may or
+    /// may not have completed, are counted as `not_shut_down` (the caller logs them).
+    /// Returns their number.
+    pub(crate) fn abandon(&self, why: &str) -> usize {
+        let lost = {
+            let mut st = self.lock();
+            let lost = st.points + st.in_flight;
+            st.items.clear();
+            (st.points, st.bytes, st.in_flight) = (0, 0, 0);
+            lost
+        };
         self.counters.buffered.store(0, Relaxed);
+        if lost > 0 {
+            self.count_drop_unlogged(DropReason::NotShutDown, lost, why);
+        }
         lost
     }
 
@@ -275,10 +283,7 @@ impl SinkQueue {
     }
 
     pub(crate) fn drop_points(&self, reason: DropReason, n: usize, why: &str) {
-        if n == 0 {
-            return;
-        }
-        if self.counters.dropped.add(reason, n as u64) {
+        if n > 0 && self.count_drop_unlogged(reason, n, why) {
             tracing::warn!(
                 target: "monitoring",
                 sink = %self.name,
@@ -287,8 +292,15 @@ impl SinkQueue {
                 "monitoring points dropped: {why} (counted in stats; logged once per outage)"
             );
         }
+    }
+
+    /// Counts `n` dropped points and their reason as the last error, for a caller that
+    /// logs them itself; true the first time `reason` is seen (since the last rearm).
+    fn count_drop_unlogged(&self, reason: DropReason, n: usize, why: &str) -> bool {
+        let first = self.counters.dropped.add(reason, n as u64);
         self.counters
             .set_error(format!("{}: {why}", reason.as_str()));
+        first
     }
 }
 
