@@ -60,6 +60,8 @@ async fn retry_after_is_honoured_on_429_and_503() {
         .await;
         let monitor = builder(version, server.port()).start().unwrap();
         record(&monitor, 0, 10);
+        // Backoff while running (shutdown would cut it short): flush, then shut down.
+        assert!(monitor.flush().await.complete);
         let report = monitor.shutdown().await;
         let sink = report
             .stats
@@ -95,6 +97,8 @@ async fn server_errors_and_resets_back_off_exponentially_then_recover() {
         .await;
         let monitor = builder(version, server.port()).start().unwrap();
         record(&monitor, 0, 100);
+        // Backoff while running (shutdown would cut it short): flush, then shut down.
+        assert!(monitor.flush().await.complete);
         let report = monitor.shutdown().await;
         assert!(report.complete);
         assert_eq!(report.stats.sinks[0].written, 100);

@@ -220,7 +220,9 @@ impl Monitor {
     /// Points recorded afterwards are counted as [`DropReason::AfterShutdown`].
     pub async fn shutdown(&self) -> FlushReport {
         self.shared.closed.store(true, Ordering::Relaxed);
-        self.control(|reply| Control::Shutdown { reply }).await
+        let deadline = std::time::Instant::now() + self.shared.shutdown_timeout;
+        self.control(|reply| Control::Shutdown { reply, deadline })
+            .await
     }
 
     async fn control(&self, message: impl FnOnce(oneshot::Sender<bool>) -> Control) -> FlushReport {

@@ -23,10 +23,21 @@ use crate::request::RequestRecord;
 use crate::sink::{Lines, Payload, Wants};
 use crate::stats::DropReason;
 
+/// How long after the shutdown deadline a sink task may take to stop by itself, and
+/// then to end once aborted: `shutdown()` returns within twice this of its deadline.
+const SINK_STOP_GRACE: Duration = Duration::from_millis(30);
+
 /// Messages from the handle to the worker.
 pub(crate) enum Control {
-    Flush { reply: oneshot::Sender<bool> },
-    Shutdown { reply: oneshot::Sender<bool> },
+    Flush {
+        reply: oneshot::Sender<bool>,
+    },
+    /// Shut down, writing what is buffered until `deadline` (fixed when
+    /// `Monitor::shutdown` was called).
+    Shutdown {
+        reply: oneshot::Sender<bool>,
+        deadline: Instant,
+    },
     SetPeriod(Duration),
 }
 
@@ -92,7 +103,7 @@ impl Drop for Worker {
         }
         let why = "the runtime running the flusher ended before Monitor::shutdown() completed";
         let buffered: u64 = (self.shared.sinks.iter())
-            .map(|sink| sink.abandon(why) as u64)
+            .map(|sink| sink.abandon(DropReason::NotShutDown, why) as u64)
             .sum();
         // One line for the whole loss (the counters have it by sink).
         if queued + buffered > 0 {
@@ -160,13 +171,13 @@ impl Worker {
                         self.period = period;
                         tick = Self::interval(period);
                     }
-                    Some(Control::Shutdown { reply }) => {
-                        let complete = self.shutdown().await;
+                    Some(Control::Shutdown { reply, deadline }) => {
+                        let complete = self.shutdown(deadline).await;
                         let _ = reply.send(complete);
                         return;
                     }
                     None => {
-                        self.shutdown().await;
+                        self.shutdown(Instant::now() + self.shared.shutdown_timeout).await;
                         return;
                     }
                 },
@@ -179,18 +190,37 @@ impl Worker {
         }
     }
 
-    async fn shutdown(&mut self) -> bool {
+    /// Hands everything queued to the sinks and lets them write until `deadline`. A
+    /// sink stops by itself there (a write in flight is cut off, what it still holds
+    /// is counted as `shutdown_deadline`); one still running just after it (a plugin
+    /// that does not return) is stopped and its points counted the same way. So when
+    /// this returns no sink task runs any more and every point is written or counted.
+    async fn shutdown(&mut self, deadline: Instant) -> bool {
         self.drain();
-        let deadline = Instant::now() + self.shared.shutdown_timeout;
         let dropped_before = self.shutdown_drops();
         for sink in &self.shared.sinks {
             sink.close(deadline);
         }
-        // The sinks stop by themselves at the deadline; the grace covers their `close`.
-        let grace = tokio::time::Instant::from_std(deadline + Duration::from_secs(1));
-        let mut complete = true;
-        for task in self.tasks.drain(..) {
-            complete &= tokio::time::timeout_at(grace, task).await.is_ok();
+        let cutoff = tokio::time::Instant::from_std(deadline + SINK_STOP_GRACE);
+        let sinks = self.shared.sinks.clone();
+        for (mut task, sink) in self.tasks.drain(..).zip(sinks) {
+            if tokio::time::timeout_at(cutoff, &mut task).await.is_ok() {
+                continue;
+            }
+            task.abort();
+            // The abort lands at the task's next await; its counts are final after it.
+            let _ = tokio::time::timeout(SINK_STOP_GRACE, task).await;
+            let why = "the sink was still writing at the shutdown deadline and was stopped";
+            let lost = sink.abandon(DropReason::ShutdownDeadline, why);
+            if lost > 0 {
+                tracing::warn!(
+                    target: "monitoring",
+                    sink = sink.name(),
+                    reason = DropReason::ShutdownDeadline.as_str(),
+                    points = lost,
+                    "monitoring points dropped: {why}"
+                );
+            }
         }
         // A record pushed while shutdown began can no longer reach a sink: count it.
         let late = self.pop_all();
@@ -198,7 +228,7 @@ impl Worker {
             self.shared.count_drop(DropReason::AfterShutdown, late);
         }
         self.shut_down = true;
-        complete && self.shutdown_drops() == dropped_before
+        self.shutdown_drops() == dropped_before
     }
 
     /// Empties the queue without delivering it: the number of points it held.

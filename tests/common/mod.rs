@@ -128,6 +128,18 @@ bind-address = "127.0.0.1:{rpc}"
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the process: a stopped server accepts
+    /// connections (the kernel does) but answers nothing, as a hung one would.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
     /// Starts the server again on the same port and data directory.
     pub async fn restart(&mut self) {
         self.kill();
@@ -281,6 +293,15 @@ impl Drop for Victoria {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+/// Waits until `done` holds, polling every 10 ms; panics with `what` after `limit`.
+pub async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 pub mod fault_server;
 pub mod hostile;
 pub mod logs;

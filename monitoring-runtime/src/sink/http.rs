@@ -140,50 +140,19 @@ impl HttpExporter {
         let mut attempt = 0u32;
         loop {
             cx.request_sent();
-            let send = self.request(body.clone()).send();
-            let result = match cx.deadline() {
-                Some(deadline) => match tokio::time::timeout_at(deadline.into(), send).await {
-                    Ok(r) => r,
-                    Err(_) => {
-                        return Outcome::Dropped(
-                            DropReason::ShutdownDeadline,
-                            "shutdown deadline passed during a write".into(),
-                        )
-                    }
-                },
-                None => send.await,
+            // The whole attempt, answer included, ends at the shutdown deadline, also
+            // when shutdown begins while it runs.
+            let Some(answer) = cx.before_deadline(self.attempt(body.clone())).await else {
+                return Outcome::Dropped(
+                    DropReason::ShutdownDeadline,
+                    "shutdown deadline passed during a write".into(),
+                );
             };
-            let (wait, error) = match result {
-                Ok(response) => {
-                    let status = response.status();
-                    if status.is_success() {
-                        return Outcome::Written;
-                    }
-                    let retry_after = response
-                        .headers()
-                        .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(parse_retry_after);
-                    let message = server_message(response).await;
-                    let error = format!("{} answered {status}: {message}", self.target.name);
-                    match status.as_u16() {
-                        400 => return Outcome::Split(DropReason::Rejected, error),
-                        413 => return Outcome::Split(DropReason::TooLarge, error),
-                        401 | 403 => {
-                            return Outcome::Dropped(
-                                DropReason::Unauthorized,
-                                format!("{error} (check the token or credentials)"),
-                            )
-                        }
-                        429 | 503 => (
-                            retry_after.unwrap_or_else(|| self.policy.backoff(attempt)),
-                            error,
-                        ),
-                        500..=599 => (self.policy.backoff(attempt), error),
-                        _ => return Outcome::Dropped(DropReason::Rejected, error),
-                    }
+            let (wait, error) = match answer {
+                Answer::Done(outcome) => return outcome,
+                Answer::Retry(wait, error) => {
+                    (wait.unwrap_or_else(|| self.policy.backoff(attempt)), error)
                 }
-                Err(e) => (self.policy.backoff(attempt), describe(&e)),
             };
             if started.elapsed() + wait > self.policy.max_time {
                 return Outcome::Dropped(
@@ -201,6 +170,43 @@ impl HttpExporter {
             attempt += 1;
         }
     }
+
+    /// One write request and what its answer means.
+    async fn attempt(&self, body: Bytes) -> Answer {
+        let response = match self.request(body).send().await {
+            Ok(response) => response,
+            Err(e) => return Answer::Retry(None, describe(&e)),
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Answer::Done(Outcome::Written);
+        }
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let message = server_message(response).await;
+        let error = format!("{} answered {status}: {message}", self.target.name);
+        Answer::Done(match status.as_u16() {
+            400 => Outcome::Split(DropReason::Rejected, error),
+            413 => Outcome::Split(DropReason::TooLarge, error),
+            401 | 403 => Outcome::Dropped(
+                DropReason::Unauthorized,
+                format!("{error} (check the token or credentials)"),
+            ),
+            429 | 503 => return Answer::Retry(retry_after, error),
+            500..=599 => return Answer::Retry(None, error),
+            _ => Outcome::Dropped(DropReason::Rejected, error),
+        })
+    }
+}
+
+/// What one attempt's answer calls for.
+enum Answer {
+    Done(Outcome),
+    /// Try again after the given wait (`Retry-After`), else after the backoff.
+    Retry(Option<Duration>, String),
 }
 
 impl Exporter for HttpExporter {

@@ -242,11 +242,21 @@ impl SinkQueue {
         self.counters.buffered.store(st.points as u64, Relaxed);
     }
 
-    /// Empties the queue when its task is gone (the flusher's runtime ended before
-    /// shutdown): the points it held, including a batch in flight whose write may or
-    /// may not have completed, are counted as `not_shut_down` (the caller logs them).
-    /// Returns their number.
-    pub(crate) fn abandon(&self, why: &str) -> usize {
+    /// `n` points of the batch in flight were written or dropped (counted by the
+    /// caller): what is left in flight is exactly what a cut-off export still owes.
+    fn settle(&self, n: usize) {
+        let mut st = self.lock();
+        st.in_flight = st.in_flight.saturating_sub(n);
+        self.counters
+            .buffered
+            .store((st.points + st.in_flight) as u64, Relaxed);
+    }
+
+    /// Empties the queue when its task is gone (stopped at the shutdown deadline, or
+    /// ended with the flusher's runtime before shutdown): the points it held,
+    /// including the rest of a batch in flight whose write may or may not have
+    /// completed, are counted as `reason` (the caller logs them). Returns their number.
+    pub(crate) fn abandon(&self, reason: DropReason, why: &str) -> usize {
         let lost = {
             let mut st = self.lock();
             let lost = st.points + st.in_flight;
@@ -256,7 +266,7 @@ impl SinkQueue {
         };
         self.counters.buffered.store(0, Relaxed);
         if lost > 0 {
-            self.count_drop_unlogged(DropReason::NotShutDown, lost, why);
+            self.count_drop_unlogged(reason, lost, why);
         }
         lost
     }
@@ -313,6 +323,7 @@ pub(crate) struct ExportCx<'a> {
 
 impl ExportCx<'_> {
     pub(crate) fn written(&mut self, n: usize) {
+        self.queue.settle(n);
         self.queue.counters.written.fetch_add(n as u64, Relaxed);
         if self.failing {
             self.failing = false;
@@ -326,6 +337,7 @@ impl ExportCx<'_> {
         if reason == DropReason::RetryExhausted {
             self.failing = true;
         }
+        self.queue.settle(n);
         self.queue.drop_points(reason, n, why);
     }
 
@@ -353,28 +365,46 @@ impl ExportCx<'_> {
         *self.closing.borrow()
     }
 
-    /// Sleeps for `delay`; false when the shutdown deadline comes first.
+    /// Waits `delay` before a retry; false when the shutdown deadline comes first.
+    /// Shutdown cuts a wait short (the next attempt starts at once), and while shutting
+    /// down no wait is longer than [`SHUTDOWN_RETRY_DELAY`]: a database that is back
+    /// gets everything buffered before the deadline.
     pub(crate) async fn sleep(&mut self, delay: Duration) -> bool {
+        if let Some(deadline) = self.deadline() {
+            let until = Instant::now() + delay.min(SHUTDOWN_RETRY_DELAY);
+            tokio::time::sleep_until(until.min(deadline).into()).await;
+            return until < deadline;
+        }
         let until = Instant::now() + delay;
+        tokio::select! {
+            _ = tokio::time::sleep_until(until.into()) => true,
+            // Shutdown began (or the flusher is gone): retry now.
+            _ = self.closing.changed() => true,
+        }
+    }
+
+    /// Runs `work` (one write attempt) until it ends or the shutdown deadline passes,
+    /// also a deadline set while it runs; `None` when the deadline cut it off.
+    pub(crate) async fn before_deadline<F: Future>(&mut self, work: F) -> Option<F::Output> {
+        let mut work = std::pin::pin!(work);
         loop {
             if let Some(deadline) = self.deadline() {
-                if deadline < until {
-                    tokio::time::sleep_until(deadline.into()).await;
-                    return false;
-                }
+                return tokio::time::timeout_at(deadline.into(), work).await.ok();
             }
             tokio::select! {
-                _ = tokio::time::sleep_until(until.into()) => return true,
+                out = &mut work => return Some(out),
                 changed = self.closing.changed() => {
                     if changed.is_err() {
-                        tokio::time::sleep_until(until.into()).await;
-                        return true;
+                        return Some(work.await);
                     }
                 }
             }
         }
     }
 }
+
+/// The longest wait between two attempts while shutting down.
+pub(crate) const SHUTDOWN_RETRY_DELAY: Duration = Duration::from_millis(100);
 
 /// A sink's behaviour; the queue and the loop around it are shared.
 pub(crate) trait Exporter: Send + 'static {
