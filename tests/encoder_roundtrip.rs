@@ -94,9 +94,24 @@ fn expected(
             !k.is_empty() && !reserved(k) && !matches!(v, TagValue::Text(t) if t.is_empty())
         })
         .collect();
-    valid.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    // Ordered by the key as written (stored, then `,`, ` `, `=` escaped); of equal
+    // written keys the last one is kept.
+    let written = |k: &str| {
+        let mut w = String::new();
+        for c in stored_text(k).chars() {
+            if matches!(c, ',' | ' ' | '=') {
+                w.push('\\');
+            }
+            w.push(c);
+        }
+        w
+    };
+    valid.sort_by_cached_key(|t| written(t.0.as_str()));
     for (i, (k, v)) in valid.iter().enumerate() {
-        if valid.get(i + 1).is_some_and(|n| n.0 == *k) {
+        if valid
+            .get(i + 1)
+            .is_some_and(|n| written(&n.0) == written(k))
+        {
             continue;
         }
         let TagValue::Text(v) = v else { unreachable!() };
@@ -122,6 +137,13 @@ fn expected(
             };
             (stored_field_key(k), v)
         })
+        .collect();
+    // Of fields whose keys are stored alike, the last one is kept.
+    let fields: Vec<(String, FieldValue)> = fields
+        .iter()
+        .enumerate()
+        .filter(|(i, (k, _))| !fields[i + 1..].iter().any(|(later, _)| later == k))
+        .map(|(_, f)| f.clone())
         .collect();
     if fields.is_empty() {
         return None;

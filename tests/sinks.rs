@@ -27,9 +27,15 @@ async fn the_file_sink_appends_exact_line_protocol() {
     let report = monitor.shutdown().await;
     assert!(report.complete);
     assert_eq!(report.stats.sink("file").unwrap().written, 2);
+    // No service configured: every point carries the executable's name.
+    let exe = std::env::current_exe().unwrap();
+    let service = exe.file_stem().unwrap().to_str().unwrap();
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
-        "existing line\nlicensing,license_status=ok liveness_balance=5i 7\nm s=\"a \\\"b\\\"\",u=3u 8\n"
+        format!(
+            "existing line\nlicensing,license_status=ok,service={service} liveness_balance=5i 7\n\
+             m,service={service} s=\"a \\\"b\\\"\",u=3u 8\n"
+        )
     );
 }
 

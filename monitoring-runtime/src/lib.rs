@@ -23,6 +23,7 @@
 //! | request context (`add_tag`, `add_field`, `add_time`) | [`context`] |
 //! | timed fields (`#[timed_field]`, `FieldTimer`) | [`timing`] |
 //! | the request path's clock (raw TSC readings) | `clock` |
+//! | the built-in names of a request's points | [`schema`] |
 //! | one monitored request | [`request`] |
 //! | the handle and the global default | [`monitor`] |
 //! | the background flusher | `worker` |
@@ -45,6 +46,7 @@ pub mod monitor;
 pub mod point;
 pub mod request;
 mod retry;
+pub mod schema;
 pub mod sink;
 pub mod stats;
 pub mod timing;

@@ -55,6 +55,13 @@ pub struct EncodeIssues {
     pub sanitized: u64,
     /// String fields cut to 64 KiB.
     pub truncated: u64,
+    /// Tags or fields left out because a later one of the same point has the same key
+    /// as written (the last wins; servers reject duplicate keys).
+    pub duplicates: u64,
+    /// Tags or fields a handler added under a built-in name of its request's points
+    /// (`service`, `route`, `status_code`, `error_code`, `request_id`,
+    /// `execution_time`): left out, the built-in value kept.
+    pub builtin_names: u64,
 }
 
 impl EncodeIssues {
@@ -71,6 +78,8 @@ impl EncodeIssues {
         self.reserved_names += other.reserved_names;
         self.sanitized += other.sanitized;
         self.truncated += other.truncated;
+        self.duplicates += other.duplicates;
+        self.builtin_names += other.builtin_names;
     }
 }
 
@@ -123,6 +132,18 @@ fn needs_escape(block: &[u8; 16]) -> bool {
         found |= u8::from((b == b'"') | (b == b'\\') | (b == b'\n') | (b == b'\r'));
     }
     found != 0
+}
+
+/// A bit for a written key, from its length and last byte: equal keys get the same bit,
+/// so a line whose keys all have different bits has no duplicate (the exact check runs
+/// only when a bit repeats).
+#[inline(always)]
+fn key_bit(key: &[u8]) -> u64 {
+    let last = key.last().copied().unwrap_or(0);
+    1 << ((key.len() as u32)
+        .wrapping_mul(7)
+        .wrapping_add(u32::from(last))
+        & 63)
 }
 
 /// `a < b` in byte order, deciding on the first two bytes when they differ (tag keys
@@ -375,7 +396,11 @@ impl Writer {
 #[derive(Debug)]
 pub struct Encoder {
     dialect: Dialect,
-    tag_order: Vec<usize>,
+    /// The sorting path's valid tags: their index and where their key, as written,
+    /// is in `keys`.
+    tag_keys: Vec<(usize, usize, usize)>,
+    /// Keys as written, for the paths that order or deduplicate by them.
+    keys: Vec<u8>,
     issues: EncodeIssues,
     /// `&'static str` names already seen to need no escaping, by address and length:
     /// static text never changes, so the scan is done once per name, not per line.
@@ -436,7 +461,8 @@ impl Encoder {
     pub fn new(dialect: Dialect) -> Self {
         Encoder {
             dialect,
-            tag_order: Vec::with_capacity(16),
+            tag_keys: Vec::with_capacity(16),
+            keys: vec![0; 256],
             issues: EncodeIssues::default(),
             plain_statics: Box::new([(0, 0); STATIC_CACHE]),
             scratch: vec![0; 1024],
@@ -574,7 +600,8 @@ impl Encoder {
         if w.pos > MAX_SERIES_KEY_BYTES {
             return false;
         }
-        self.write_fields(point, w)
+        let before = self.issues;
+        self.write_fields(&point.fields, point.timestamp_ns, w, Some(before))
     }
 
     /// Writes the tags as they come; false (having written part of them) at the first
@@ -596,7 +623,12 @@ impl Encoder {
                     }
                 }
                 w.sep_text(b',', known.as_bytes());
-            } else if key.is_empty() || is_reserved(key) {
+            } else if key.is_empty()
+                || is_reserved(key)
+                || key.bytes().any(|b| NAME_SPECIAL[b as usize])
+            {
+                // Escaping changes how keys order and replacing can make two equal:
+                // such keys are ordered and compared as written, on the sorting path.
                 return false;
             } else {
                 w.byte(b',');
@@ -607,50 +639,75 @@ impl Encoder {
         true
     }
 
-    /// Tags that need filtering or ordering: valid ones, sorted by key, the last of
-    /// equal keys winning.
+    /// Tags that need filtering or ordering: valid ones, sorted by their key as
+    /// written (escaped and sanitized), the last of equal written keys winning.
     fn write_tags_sorted(&mut self, point: &Point, w: &mut Writer) {
-        self.tag_order.clear();
-        for (i, (key, value)) in point.tags.iter().enumerate() {
+        let tags = &point.tags;
+        let mut keys = Writer {
+            buf: std::mem::take(&mut self.keys),
+            pos: 0,
+        };
+        self.tag_keys.clear();
+        for (i, (key, value)) in tags.iter().enumerate() {
             if key.is_empty() || tag_value_is_empty(value) {
                 self.issues.tags_omitted += 1;
             } else if is_reserved(key) {
                 self.issues.reserved_names += 1;
             } else {
-                self.tag_order.push(i);
+                let start = keys.pos;
+                self.write_text(&mut keys, key, Element::Name);
+                self.tag_keys.push((i, start, keys.pos));
             }
         }
-        let tags = &point.tags;
+        let written = |&(_, a, b): &(usize, usize, usize)| &keys.buf[a..b];
         // Stable (insertion order among equal keys, so the last is the newest); an
         // insertion sort, as points have few tags.
-        let order = &mut self.tag_order;
+        let order = &mut self.tag_keys;
         for n in 1..order.len() {
             let mut m = n;
-            while m > 0 && key_less(&tags[order[n]].0, &tags[order[m - 1]].0) {
+            while m > 0 && written(&order[n]) < written(&order[m - 1]) {
                 m -= 1;
             }
             order[m..=n].rotate_right(1);
         }
-        let order = std::mem::take(&mut self.tag_order);
-        for (n, &i) in order.iter().enumerate() {
-            if let Some(&next) = order.get(n + 1) {
-                if !key_less(&tags[i].0, &tags[next].0) {
-                    // The same key again: the later one is written.
-                    continue;
-                }
+        let order = std::mem::take(&mut self.tag_keys);
+        for (n, tag) in order.iter().enumerate() {
+            if order
+                .get(n + 1)
+                .is_some_and(|next| written(next) == written(tag))
+            {
+                // The same key as written again: the later one is written.
+                self.issues.duplicates += 1;
+                continue;
             }
             w.byte(b',');
-            self.write_text(w, &tags[i].0, Element::Name);
-            self.write_tag_value(w, &tags[i].1);
+            w.text(written(tag));
+            self.write_tag_value(w, &tags[tag.0].1);
         }
-        self.tag_order = order;
+        self.tag_keys = order;
+        self.keys = keys.buf;
     }
 
-    fn write_fields(&mut self, point: &Point, w: &mut Writer) -> bool {
+    /// Writes the fields and the timestamp; false when no field is left. `before`:
+    /// the issue counts before the fields, restored when a possible duplicate key
+    /// sends them to [`write_fields_deduped`](Self::write_fields_deduped); `None` once
+    /// they were deduplicated.
+    fn write_fields(
+        &mut self,
+        fields: &[(Text, FieldValue)],
+        timestamp_ns: i64,
+        w: &mut Writer,
+        before: Option<EncodeIssues>,
+    ) -> bool {
         let mut written = 0usize;
         let mut floats = zmij::Buffer::new();
         let mut ints = itoa::Buffer::new();
-        for (key, value) in &point.fields {
+        let start = w.pos;
+        // One bit per written key's length and last byte: a key whose bit is already
+        // set may repeat an earlier one (see `key_bit`).
+        let mut seen = 0u64;
+        let mut maybe_duplicate = false;
+        for (key, value) in fields {
             // A float is formatted first, so that the checks below run while its digits
             // are still being stored: copied straight after the formatter, they would
             // stall the copy (see `Writer::nine_digits`).
@@ -683,16 +740,26 @@ impl Encoder {
             written += 1;
             // A known name with a float (the timings): one write for the pair.
             if let (Some(known), Some(float)) = (known, float) {
+                let bit = key_bit(known.as_bytes());
+                maybe_duplicate |= seen & bit != 0;
+                seen |= bit;
                 w.float_pair(sep, known.as_bytes(), float);
                 continue;
             }
-            match known {
-                Some(known) => w.sep_text(sep, known.as_bytes()),
+            let bit = match known {
+                Some(known) => {
+                    w.sep_text(sep, known.as_bytes());
+                    key_bit(known.as_bytes())
+                }
                 None => {
                     w.byte(sep);
+                    let key_start = w.pos;
                     self.write_new_text(w, key, Element::FieldKey);
+                    key_bit(&w.buf[key_start..w.pos])
                 }
-            }
+            };
+            maybe_duplicate |= seen & bit != 0;
+            seen |= bit;
             // Numbers fit the headroom the key's write left.
             match value {
                 FieldValue::Float(_) => {
@@ -721,11 +788,64 @@ impl Encoder {
         if written == 0 {
             return false;
         }
+        if let (true, Some(before)) = (maybe_duplicate, before) {
+            w.pos = start;
+            self.issues = before;
+            return self.write_fields_deduped(fields, timestamp_ns, w);
+        }
         // The timestamp fits the headroom the last field's write left.
         w.byte(b' ');
-        self.write_timestamp(w, point.timestamp_ns);
+        self.write_timestamp(w, timestamp_ns);
         w.byte(b'\n');
         true
+    }
+
+    /// The fields again, leaving out each one whose key, as written, a later written
+    /// field repeats (the last wins, as for tags; servers reject duplicate keys).
+    #[cold]
+    fn write_fields_deduped(
+        &mut self,
+        fields: &[(Text, FieldValue)],
+        timestamp_ns: i64,
+        w: &mut Writer,
+    ) -> bool {
+        let before = self.issues;
+        let mut keys = Writer {
+            buf: std::mem::take(&mut self.keys),
+            pos: 0,
+        };
+        // Where each field's written key is in `keys`; empty for one not written.
+        let mut ranges = Vec::with_capacity(fields.len());
+        for (key, value) in fields {
+            let start = keys.pos;
+            if !key.is_empty() && !is_reserved(key) && self.field_value_ok(value) {
+                self.write_text(&mut keys, key, Element::FieldKey);
+            }
+            ranges.push((start, keys.pos));
+        }
+        // The real pass below counts what writing the keys counted.
+        self.issues = before;
+        let written = |(a, b): (usize, usize)| &keys.buf[a..b];
+        let mut kept = Vec::with_capacity(fields.len());
+        for (i, field) in fields.iter().enumerate() {
+            let key = written(ranges[i]);
+            if !key.is_empty() && ranges[i + 1..].iter().any(|&r| written(r) == key) {
+                self.issues.duplicates += 1;
+            } else {
+                kept.push(field.clone());
+            }
+        }
+        self.keys = keys.buf;
+        self.write_fields(&kept, timestamp_ns, w, None)
+    }
+
+    /// True when a field's value can be written in this dialect.
+    fn field_value_ok(&self, value: &FieldValue) -> bool {
+        match value {
+            FieldValue::Float(f) => f.is_finite(),
+            FieldValue::UInt(u) => self.dialect == Dialect::V2 || *u <= i64::MAX as u64,
+            _ => true,
+        }
     }
 
     /// Writes a timestamp; the digits of its whole seconds are kept from the previous
@@ -1250,5 +1370,72 @@ mod tests {
         assert!(!enc.encode(&Point::at("m", 1).with_field("f", f64::INFINITY), &mut out));
         assert_eq!(out, b"keep");
         assert_eq!(enc.issues().points_dropped, 1);
+    }
+    /// A point with `tags` and `fields` exactly as given (the builders would
+    /// already replace equal keys).
+    fn raw(tags: &[(&'static str, &'static str)], fields: &[(&'static str, i64)]) -> Point {
+        let mut p = Point::at("m", 1);
+        p.tags = tags
+            .iter()
+            .map(|&(k, v)| (Text::Static(k), v.into()))
+            .collect();
+        p.fields = fields
+            .iter()
+            .map(|&(k, v)| (Text::Static(k), v.into()))
+            .collect();
+        p
+    }
+
+    #[test]
+    fn tags_are_deduplicated_and_sorted_by_their_key_as_written() {
+        let mut enc = Encoder::new(Dialect::V2);
+        // Both keys are written `a\u{FFFD}b`: the later one wins, counted.
+        let p = raw(&[("a\tb", "1"), ("a\nb", "2")], &[("f", 1)]);
+        assert_eq!(enc.encode_to_string(&p).unwrap(), "m,a\u{FFFD}b=2 f=1i 1\n");
+        assert_eq!((enc.issues().duplicates, enc.issues().sanitized), (1, 2));
+        // Ordered by the written bytes: `~` (0x7E) before U+FFFD (0xEF ...).
+        let p = raw(&[("a\tb", "1"), ("a~", "2")], &[("f", 1)]);
+        assert_eq!(
+            enc.encode_to_string(&p).unwrap(),
+            "m,a~=2,a\u{FFFD}b=1 f=1i 1\n"
+        );
+        // Escaping orders too: `a\ b` sorts after `a!` although ' ' < '!'.
+        let p = raw(&[("a b", "1"), ("a!", "2")], &[("f", 1)]);
+        assert_eq!(enc.encode_to_string(&p).unwrap(), "m,a!=2,a\\ b=1 f=1i 1\n");
+    }
+
+    #[test]
+    fn fields_are_deduplicated_by_their_key_as_written() {
+        let mut enc = Encoder::new(Dialect::V2);
+        let p = raw(&[], &[("a", 1), ("b", 2), ("a", 3)]);
+        assert_eq!(enc.encode_to_string(&p).unwrap(), "m b=2i,a=3i 1\n");
+        assert_eq!(enc.take_issues().duplicates, 1);
+        let p = raw(&[], &[("a\nb", 1), ("a\rb", 2)]);
+        assert_eq!(enc.encode_to_string(&p).unwrap(), "m a\u{FFFD}b=2i 1\n");
+        let issues = enc.take_issues();
+        assert_eq!((issues.duplicates, issues.sanitized), (1, 1));
+        // Same length and last byte, different keys: both written, nothing counted.
+        let p = raw(&[], &[("ab", 1), ("cb", 2), ("ab", 3)]);
+        assert_eq!(enc.encode_to_string(&p).unwrap(), "m cb=2i,ab=3i 1\n");
+        let p = raw(&[], &[("ab", 1), ("cb", 2)]);
+        assert_eq!(enc.encode_to_string(&p).unwrap(), "m ab=1i,cb=2i 1\n");
+        assert_eq!(enc.take_issues().duplicates, 1);
+        // A later value the dialect cannot write does not hide an earlier one's key.
+        let mut p = raw(&[], &[("a", 1)]);
+        p.fields
+            .push((Text::Static("a"), FieldValue::Float(f64::NAN)));
+        assert_eq!(enc.encode_to_string(&p).unwrap(), "m a=1i 1\n");
+        assert_eq!(enc.take_issues().fields_dropped, 1);
+    }
+
+    #[test]
+    fn the_builders_replace_equal_keys() {
+        let p = Point::at("m", 1)
+            .with_tag("t", "1")
+            .with_tag("t", "2")
+            .with_field("a", 1i64)
+            .with_field("a", 2i64);
+        assert_eq!((p.tags().len(), p.fields().len()), (1, 1));
+        assert_eq!(line(&p, Dialect::V2).unwrap(), "m,t=2 a=2i 1\n");
     }
 }

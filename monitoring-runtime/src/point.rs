@@ -257,14 +257,22 @@ impl Point {
         self
     }
 
-    /// Adds a tag.
+    /// Adds a tag; a later tag with the same key replaces an earlier one.
     pub fn add_tag(&mut self, key: impl Into<Text>, value: impl Into<TagValue>) {
-        self.tags.push((key.into(), value.into()));
+        let (key, value) = (key.into(), value.into());
+        match self.tags.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.tags.push((key, value)),
+        }
     }
 
-    /// Adds a field.
+    /// Adds a field; a later field with the same key replaces an earlier one.
     pub fn add_field(&mut self, key: impl Into<Text>, value: impl Into<FieldValue>) {
-        self.fields.push((key.into(), value.into()));
+        let (key, value) = (key.into(), value.into());
+        match self.fields.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.fields.push((key, value)),
+        }
     }
 
     /// The series (measurement) name.

@@ -72,6 +72,11 @@ pub(crate) struct Worker {
     shared: Arc<Shared>,
     control: mpsc::UnboundedReceiver<Control>,
     tasks: Vec<JoinHandle<()>>,
+    /// The `service` tag configured, if any: else a request's is its handler's crate
+    /// name.
+    configured_service: Option<Text>,
+    /// The `service` tag of points recorded outside a request: the configured one,
+    /// else the executable's name (resolved on first use).
     service: Option<Text>,
     period: Duration,
     batch_size: usize,
@@ -79,6 +84,9 @@ pub(crate) struct Worker {
     v2: Encoder,
     clock: Clock,
     logged_issues: bool,
+    /// What the flusher itself left out since the last batch (built-in names).
+    issues: EncodeIssues,
+    logged_builtin: bool,
     /// Timed-field names by id, refreshed from the registry when a new id shows up.
     field_names: Vec<&'static str>,
     /// Points reused batch after batch when no sink keeps them.
@@ -131,6 +139,7 @@ impl Worker {
             shared,
             control,
             tasks,
+            configured_service: service.clone(),
             service,
             period,
             batch_size,
@@ -140,6 +149,8 @@ impl Worker {
             batch: Vec::new(),
             clock: Clock::now(),
             logged_issues: false,
+            issues: EncodeIssues::default(),
+            logged_builtin: false,
             shut_down: false,
         }
     }
@@ -351,6 +362,7 @@ impl Worker {
             };
             sink.push(payload, count);
         }
+        issues.add(&std::mem::take(&mut self.issues));
         if !issues.is_empty() {
             self.shared
                 .counters
@@ -383,12 +395,13 @@ impl Worker {
     ) -> usize {
         let record = match record {
             Record::Point(mut point) => {
-                if let Some(service) = &self.service {
-                    if point.tag("service").is_none() {
-                        point
-                            .tags
-                            .push((Text::Static("service"), TagValue::Text(service.clone())));
-                    }
+                // Every point carries `service`: a point's own tag wins, then the
+                // configured one, then the executable's name.
+                if point.tag("service").is_none() {
+                    let service = self.service.get_or_insert_with(executable_service);
+                    point
+                        .tags
+                        .push((Text::Static("service"), TagValue::Text(service.clone())));
                 }
                 place(points, used, point);
                 return 1;
@@ -407,10 +420,10 @@ impl Worker {
         let timestamp = self.clock.ns(start);
         let execution_time =
             Duration::from_nanos(crate::clock::nanos_between(start, end)).as_secs_f64();
-        let service = self
-            .service
-            .clone()
-            .unwrap_or(Text::Static(route.crate_name));
+        let service = match &self.configured_service {
+            Some(service) => service.clone(),
+            None => Text::Static(route.crate_name),
+        };
         // Timed fields by name, in seconds.
         let mut timings = [("", 0.0); crate::timing::SLOTS];
         let mut n = 0;
@@ -455,6 +468,9 @@ impl Worker {
             Some(boxed) => &mut **boxed,
             None => &mut none,
         };
+        if !extra_tags.is_empty() || !extra_fields.is_empty() {
+            self.leave_out_builtins(extra_tags, extra_fields);
+        }
 
         let requests = *used;
         let point = next_point(points, used, "requests", timestamp);
@@ -535,6 +551,31 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// Leaves out what a handler added under a built-in name (see [`crate::schema`]):
+    /// counted, logged once.
+    fn leave_out_builtins(
+        &mut self,
+        tags: &mut Vec<(Text, TagValue)>,
+        fields: &mut Vec<(Text, FieldValue)>,
+    ) {
+        let (removed, name) = crate::schema::remove_builtins(tags, fields);
+        if removed == 0 {
+            return;
+        }
+        self.issues.builtin_names += removed;
+        if !std::mem::replace(&mut self.logged_builtin, true) {
+            tracing::warn!(
+                target: "monitoring",
+                name = name.as_ref().map_or("", Text::as_str),
+                "a handler added a tag or field with a built-in name of its request's points; \
+                 it is left out and the built-in value kept (counted in stats as \
+                 builtin_names; logged once)"
+            );
+        }
+    }
+}
+
 /// Writes a plain request's `requests` line into each dialect's lines (`direct`, by
 /// dialect, with its encoder); false when the encoder wants the general path for it
 /// (nothing written then).
@@ -560,6 +601,15 @@ fn write_line(
         earlier = Some((lines, mark));
     }
     true
+}
+
+/// The default `service` of points recorded outside a request: the executable's file
+/// name without extension (a binary's is its crate's name by default).
+fn executable_service() -> Text {
+    let exe = std::env::current_exe().ok();
+    let name = exe.as_deref().and_then(std::path::Path::file_stem);
+    let name = name.and_then(|n| n.to_str()).unwrap_or("unknown_service");
+    Text::from(name.to_owned())
 }
 
 /// Puts `point` at `points[*used]` (replacing a slot left from an earlier batch).
