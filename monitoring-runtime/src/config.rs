@@ -147,7 +147,11 @@ impl Default for Config {
 pub struct InfluxConfig {
     /// API version: `2` (`/api/v2/write`, token) or `1` (`/write`, user/password). Default `2`.
     pub version: u8,
-    /// Host name or address. Default `127.0.0.1`.
+    /// `http(s)://host:port` of the server, as InfluxDB's own clients and the
+    /// seed's settings take it; when set, `host`, `port` and `use_ssl` are not used.
+    /// A path after the port is kept as a prefix (a server behind a proxy).
+    pub url: Option<String>,
+    /// Host name or address (no scheme, no port). Default `127.0.0.1`.
     pub host: String,
     /// Port. Default `8086`.
     pub port: u16,
@@ -171,6 +175,7 @@ impl Default for InfluxConfig {
     fn default() -> Self {
         InfluxConfig {
             version: 2,
+            url: None,
             host: "127.0.0.1".into(),
             port: 8086,
             organization: String::new(),
@@ -222,6 +227,12 @@ impl InfluxConfig {
         self
     }
 
+    /// Sets the server's `http(s)://host:port` (see [`InfluxConfig::url`]).
+    pub fn with_url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
     /// Sets the 1.x retention policy.
     pub fn retention_policy(mut self, rp: impl Into<String>) -> Self {
         self.retention_policy = Some(rp.into());
@@ -231,8 +242,7 @@ impl InfluxConfig {
 
 #[derive(Deserialize)]
 struct ServiceFile {
-    #[serde(default)]
-    monitoring: Config,
+    monitoring: Option<Config>,
 }
 
 impl Config {
@@ -244,18 +254,37 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        let mut config = if path.extension().is_some_and(|e| e == "json") {
-            Config::from_json_str(&text)?
+        let section = if path.extension().is_some_and(|e| e == "json") {
+            Config::json_section(&text)?
         } else {
-            Config::from_toml_str(&text)?
+            Config::toml_section(&text)?
         };
+        if section.is_none() {
+            tracing::warn!(
+                target: "monitoring",
+                path = %path.display(),
+                "the config file has no `monitoring` section: points go as line protocol to \
+                 standard output, mixed with the service's output (add a [monitoring] \
+                 section to send them elsewhere)"
+            );
+        }
+        let mut config = section.unwrap_or_default();
         config.apply_env();
         config.validate()?;
         Ok(config)
     }
 
-    /// Parses the `monitoring` section of a TOML document.
+    /// Parses the `monitoring` section of a TOML document (defaults without one).
     pub fn from_toml_str(text: &str) -> Result<Config, Error> {
+        Ok(Config::toml_section(text)?.unwrap_or_default())
+    }
+
+    /// Parses the `monitoring` section of a JSON document (defaults without one).
+    pub fn from_json_str(text: &str) -> Result<Config, Error> {
+        Ok(Config::json_section(text)?.unwrap_or_default())
+    }
+
+    fn toml_section(text: &str) -> Result<Option<Config>, Error> {
         let de = toml::Deserializer::new(text);
         serde_path_to_error::deserialize::<_, ServiceFile>(de)
             .map(|f| f.monitoring)
@@ -265,8 +294,7 @@ impl Config {
             })
     }
 
-    /// Parses the `monitoring` section of a JSON document.
-    pub fn from_json_str(text: &str) -> Result<Config, Error> {
+    fn json_section(text: &str) -> Result<Option<Config>, Error> {
         let mut de = serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize::<_, ServiceFile>(&mut de)
             .map(|f| f.monitoring)
@@ -387,9 +415,18 @@ impl InfluxConfig {
                 Ok(())
             }
         };
-        required("host", &self.host)?;
-        if self.port == 0 {
-            return Err(Error::config("monitoring.influx.port", "must not be 0"));
+        match &self.url {
+            Some(url) => {
+                self.base_url(false)?;
+                required("url", url)?;
+            }
+            None => {
+                required("host", &self.host)?;
+                if self.port == 0 {
+                    return Err(Error::config("monitoring.influx.port", "must not be 0"));
+                }
+                self.base_url(false)?;
+            }
         }
         match self.version {
             2 => {
@@ -403,6 +440,54 @@ impl InfluxConfig {
                 format!("must be 1 or 2, got {v}"),
             )),
         }
+    }
+}
+
+impl InfluxConfig {
+    /// The server's base URL (no trailing `/`): `url`, else `host`, `port` and
+    /// `use_ssl`. An error names the key that does not make a URL.
+    pub(crate) fn base_url(&self, use_ssl: bool) -> Result<reqwest::Url, Error> {
+        if let Some(text) = &self.url {
+            let bad = |why: &str| {
+                Error::config(
+                    "monitoring.influx.url",
+                    format!("must be http(s)://host[:port][/prefix], got `{text}`: {why}"),
+                )
+            };
+            let url = reqwest::Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(bad("the scheme must be http or https"));
+            }
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err(bad("no host"));
+            }
+            if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+                return Err(bad("no query, fragment or credentials (credentials go in username/password or token)"));
+            }
+            return Ok(url);
+        }
+        let host = self.host.trim();
+        let bad = |why: &str| {
+            Error::config(
+                "monitoring.influx.host",
+                format!("must be a host name or address, got `{host}`: {why}"),
+            )
+        };
+        if host.contains("://") || host.contains('/') {
+            return Err(bad("no scheme or path; use `url` for http(s)://host:port"));
+        }
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        let scheme = if use_ssl { "https" } else { "http" };
+        let url = reqwest::Url::parse(&format!("{scheme}://{host}:{}", self.port))
+            .map_err(|e| bad(&e.to_string()))?;
+        if url.port_or_known_default() != Some(self.port) {
+            return Err(bad("no port; the port goes in `port`"));
+        }
+        Ok(url)
     }
 }
 

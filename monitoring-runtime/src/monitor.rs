@@ -263,7 +263,9 @@ impl Monitor {
         if self.shared.enabled {
             SWITCHES.flags.fetch_or(GLOBAL_ON, Ordering::Release);
         } else {
+            // Off on purpose (`send_data_for_monitoring = false`): nothing to warn about.
             SWITCHES.flags.fetch_and(!GLOBAL_ON, Ordering::Release);
+            SWITCHES.flags.fetch_or(QUIET, Ordering::Relaxed);
         }
     }
 
@@ -309,6 +311,9 @@ const GLOBAL_ON: u8 = 1;
 const SCOPES: u8 = 2;
 /// The tower layer hands request ids down; until then no request looks for one.
 const LAYER: u8 = 4;
+/// Instrumented code ran with nothing recording and that was logged (or a disabled
+/// monitor was installed on purpose): no further warning.
+const QUIET: u8 = 8;
 
 static SWITCHES: Switches = Switches {
     flags: AtomicU8::new(0),
@@ -379,7 +384,29 @@ fn cached_global(cache: &mut (u64, Option<Monitor>), generation: u64) -> Option<
 #[doc(hidden)]
 #[inline]
 pub fn monitoring_on() -> bool {
-    SWITCHES.flags.load(Ordering::Relaxed) & (GLOBAL_ON | SCOPES) != 0
+    let flags = SWITCHES.flags.load(Ordering::Relaxed);
+    if flags & (GLOBAL_ON | SCOPES) != 0 {
+        return true;
+    }
+    if flags & QUIET == 0 {
+        warn_nothing_records();
+    }
+    false
+}
+
+/// Logs, once per process, that instrumented code ran with no monitor to record into:
+/// the usual cause is a monitor started but never installed.
+#[cold]
+#[inline(never)]
+fn warn_nothing_records() {
+    if SWITCHES.flags.fetch_or(QUIET, Ordering::Relaxed) & QUIET == 0 {
+        tracing::warn!(
+            target: "monitoring",
+            "monitored code ran with no monitor installed, so nothing is recorded: start a \
+             Monitor and call install_global() on it (or run the code in Monitor::scope); \
+             logged once"
+        );
+    }
 }
 
 /// Where a request will be recorded, decided when it starts.
@@ -437,12 +464,13 @@ fn push_global(make: impl FnOnce() -> Record) {
     }
 }
 
-/// Records a point into the current monitor (scoped or global); a no-op without one.
+/// Records a point into the current monitor (scoped or global); without one nothing
+/// is recorded (and that is logged once).
 pub fn record(point: Point) {
-    with_current(|m| {
-        if let Some(m) = m {
-            m.record(point);
-        }
+    with_current(|m| match m {
+        Some(m) => m.record(point),
+        None if SWITCHES.flags.load(Ordering::Relaxed) & QUIET == 0 => warn_nothing_records(),
+        None => {}
     });
 }
 
@@ -621,6 +649,12 @@ impl MonitorBuilder {
             specs.push(sink::SinkSpec::from_config(&config)?);
         }
         specs.extend(self.extra_sinks);
+        let sinks: Vec<String> = specs.iter().map(sink::SinkSpec::describe).collect();
+        tracing::info!(
+            target: "monitoring",
+            sinks = %sinks.join("; "),
+            "monitoring started"
+        );
         let limits = sink::Limits {
             max_points: config.max_buffered_points,
             max_bytes: config.max_buffered_bytes,

@@ -27,15 +27,16 @@ pub(super) struct Target {
     pub(super) auth: Auth,
 }
 
-pub(super) fn base_url(config: &Config, influx: &InfluxConfig, path: &str) -> reqwest::Url {
-    let scheme = if config.use_ssl { "https" } else { "http" };
-    let host = if influx.host.contains(':') && !influx.host.starts_with('[') {
-        format!("[{}]", influx.host)
-    } else {
-        influx.host.clone()
-    };
-    reqwest::Url::parse(&format!("{scheme}://{host}:{}{path}", influx.port))
-        .unwrap_or_else(|_| reqwest::Url::parse("http://invalid.invalid/").expect("valid URL"))
+/// `path` under the server's base URL (validated with the configuration).
+pub(super) fn url(
+    config: &Config,
+    influx: &InfluxConfig,
+    path: &str,
+) -> Result<reqwest::Url, Error> {
+    let mut url = influx.base_url(config.use_ssl)?;
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("{prefix}{path}"));
+    Ok(url)
 }
 
 /// True for `localhost` and loopback addresses: there compression only costs CPU.
@@ -100,6 +101,12 @@ impl HttpExporter {
 
     pub(super) fn name(&self) -> &'static str {
         self.target.name
+    }
+
+    /// The sink and its URL, for the start-up log line: credentials travel in
+    /// headers, never in the URL.
+    pub(super) fn describe(&self) -> String {
+        format!("{} at {}", self.target.name, self.target.url)
     }
 
     pub(super) fn dialect(&self) -> Dialect {

@@ -6,10 +6,11 @@
 
 use super::http::{Auth, Target};
 use crate::config::{Config, InfluxConfig};
+use crate::error::Error;
 use crate::line_protocol::Dialect;
 
-pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Target {
-    let mut url = super::http::base_url(config, influx, "/write");
+pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Result<Target, Error> {
+    let mut url = super::http::url(config, influx, "/write")?;
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("db", &influx.database);
@@ -22,10 +23,10 @@ pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Target {
         Some(user) => Auth::Basic(user.clone(), influx.password.clone()),
         None => Auth::None,
     };
-    Target {
+    Ok(Target {
         name: "influx_v1",
         url,
         dialect: Dialect::V1,
         auth,
-    }
+    })
 }

@@ -2,18 +2,19 @@
 
 use super::http::{Auth, Target};
 use crate::config::{Config, InfluxConfig};
+use crate::error::Error;
 use crate::line_protocol::Dialect;
 
-pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Target {
-    let mut url = super::http::base_url(config, influx, "/api/v2/write");
+pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Result<Target, Error> {
+    let mut url = super::http::url(config, influx, "/api/v2/write")?;
     url.query_pairs_mut()
         .append_pair("org", &influx.organization)
         .append_pair("bucket", &influx.bucket)
         .append_pair("precision", "ns");
-    Target {
+    Ok(Target {
         name: "influx_v2",
         url,
         dialect: Dialect::V2,
         auth: Auth::Token(influx.token.clone()),
-    }
+    })
 }

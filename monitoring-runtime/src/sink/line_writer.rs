@@ -40,6 +40,14 @@ impl LineWriter {
         }
     }
 
+    /// Where the lines go, for the start-up log line.
+    pub(super) fn describe(&self) -> String {
+        match &self.output {
+            Output::Stdout => "stdout (line protocol on standard output)".into(),
+            Output::File { path, .. } => format!("file at {}", path.display()),
+        }
+    }
+
     async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         match &mut self.output {
             Output::Stdout => {

@@ -454,9 +454,9 @@ impl SinkSpec {
                     .as_ref()
                     .ok_or_else(|| Error::config("monitoring.influx", "is required"))?;
                 let target = if influx.version == 1 {
-                    influx_v1::target(config, influx)
+                    influx_v1::target(config, influx)?
                 } else {
-                    influx_v2::target(config, influx)
+                    influx_v2::target(config, influx)?
                 };
                 SinkSpec::Http(http::HttpExporter::new(config, target)?)
             }
@@ -465,6 +465,16 @@ impl SinkSpec {
                 config.file.clone().expect("validated"),
             )),
         })
+    }
+
+    /// The sink and where it writes, never a secret (the start-up log line).
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            SinkSpec::Http(exporter) => exporter.describe(),
+            SinkSpec::Lines(writer) => writer.describe(),
+            SinkSpec::Capture(_) => "capture (in memory)".into(),
+            SinkSpec::Plugin { name, .. } => name.clone(),
+        }
     }
 
     pub(crate) fn plugin<P: Plugin>(plugin: P) -> SinkSpec {
