@@ -62,10 +62,13 @@ async fn built_in_names_are_kept_and_no_line_repeats_a_key() {
         .unwrap();
     monitor.scope(overrides(false)).await.unwrap();
     monitor.scope(overrides(true)).await.unwrap_err();
+    // A series named `time` is a valid series (only keys named `time` are rejected).
+    monitor.record(Point::at("time", 1_000).with_field("f", 1i64));
     let report = monitor.shutdown().await;
     assert!(report.complete, "{report:?}");
     assert_eq!(report.dropped().total(), 0, "{report:?}");
-    assert_eq!(report.stats.sinks[0].written, 3, "{report:?}");
+    assert_eq!(report.stats.sinks[0].written, 4, "{report:?}");
+    assert_eq!(influx.count("names", "time", "f").await, 1);
     let issues = report.stats.encode_issues;
     // Per request: four tags, `execution_time` (set, then timed) and `request_id`.
     assert_eq!(issues.builtin_names, 12, "{issues:?}");

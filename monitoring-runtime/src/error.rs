@@ -44,9 +44,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The monitor was already shut down.
-    #[error("the monitor is shut down")]
-    ShutDown,
 }
 
 impl Error {

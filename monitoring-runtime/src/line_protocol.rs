@@ -16,17 +16,17 @@
 //! | `\n` or `\r` anywhere; tab or NUL in a name or tag value | replaced by U+FFFD (`sanitized`): InfluxDB 3's parser ends a name at a tab |
 //! | a series name starting with `#` | the `#` is replaced by U+FFFD (`sanitized`): the line would be a comment |
 //! | `"` in a field key | replaced by U+FFFD (`sanitized`): VictoriaMetrics takes it for the start of a string value |
-//! | `\` in a name or tag value followed by `\`, space, comma, `=` or ending it | replaced by U+FFFD (`sanitized`): InfluxDB 1.x and VictoriaMetrics read these differently, and a trailing `\` cannot be written at all |
+//! | `\` in a name or tag value followed by `\`, space, comma, `=`, a line break, tab or NUL, or ending it | replaced by U+FFFD (`sanitized`; the character after it is replaced or escaped as its own row says): InfluxDB 1.x and VictoriaMetrics read these differently, and a trailing `\` cannot be written at all |
 //! | any other `\` in a name or tag value | written as is (both servers keep it) |
 //! | tag with an empty key or value, or a NaN/±Inf float value | tag omitted (`tags_omitted`) |
 //! | tag or field named `time` or starting with `_` | omitted (`reserved_names`): InfluxDB 1.x rejects `time`, 2.x rejects `_` |
-//! | the same tag key twice | the last one wins (servers reject duplicate tags) |
+//! | the same tag or field key twice, as written (after escaping and replacing) | the last one wins (`duplicates`): servers reject duplicate keys |
 //! | NaN or ±Inf float field | field dropped (`fields_dropped`) |
 //! | unsigned field above `i64::MAX` on the 1.x dialect | field dropped (`fields_dropped`); smaller ones are written as `i` |
 //! | string field longer than 64 KiB | cut at a character boundary (`truncated`) |
-//! | empty or reserved series name, no field left, series key over 64 KiB | point dropped (`points_dropped`) |
+//! | empty series name or one starting with `_`, no field left, series key (series name and tags as written) over 65,000 bytes | point dropped (`points_dropped`); a series named `time` is written (only tag and field keys named `time` are rejected) |
 //!
-//! Tags are written sorted by key (byte order), as the servers prefer.
+//! Tags are written sorted by their key as written (byte order), as the servers prefer.
 
 use crate::point::{FieldValue, Point, TagValue, Text};
 
@@ -43,7 +43,8 @@ pub enum Dialect {
 /// Counts of what the encoder had to change or leave out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EncodeIssues {
-    /// Points dropped whole (no valid series name, no field left, series key too long).
+    /// Points dropped whole (empty series name or one starting with `_`, no field
+    /// left, series key over [`MAX_SERIES_KEY_BYTES`]).
     pub points_dropped: u64,
     /// Fields dropped (NaN/±Inf, unsigned overflow on 1.x, empty name).
     pub fields_dropped: u64,
@@ -1437,5 +1438,37 @@ mod tests {
             .with_field("a", 2i64);
         assert_eq!((p.tags().len(), p.fields().len()), (1, 1));
         assert_eq!(line(&p, Dialect::V2).unwrap(), "m,t=2 a=2i 1\n");
+    }
+    #[test]
+    fn the_policy_table_holds_for_series_backslashes_and_key_length() {
+        let mut enc = Encoder::new(Dialect::V1);
+        // A series named `time` is written; one starting with `_` is dropped.
+        let p = Point::at("time", 1).with_field("f", 1i64);
+        assert_eq!(enc.encode_to_string(&p).unwrap(), "time f=1i 1\n");
+        assert!(enc
+            .encode_to_string(&Point::at("_m", 1).with_field("f", 1i64))
+            .is_none());
+        // A backslash before a line break, tab or NUL is replaced, and so is that byte.
+        for (value, written) in [
+            ("a\\\n", "a\u{FFFD}\u{FFFD}"),
+            ("a\\\tb", "a\u{FFFD}\u{FFFD}b"),
+            ("a\\\0", "a\u{FFFD}\u{FFFD}"),
+        ] {
+            let p = Point::at("m", 1).with_tag("t", value).with_field("f", 1i64);
+            assert_eq!(
+                enc.encode_to_string(&p).unwrap(),
+                format!("m,t={written} f=1i 1\n"),
+                "{value:?}"
+            );
+        }
+        // The series key (series name and tags as written) may be 65,000 bytes.
+        let tag = |n: usize| {
+            Point::at("m", 1)
+                .with_tag("t", "x".repeat(n))
+                .with_field("f", 1i64)
+        };
+        let fits = MAX_SERIES_KEY_BYTES - "m,t=".len();
+        assert!(enc.encode_to_string(&tag(fits)).is_some());
+        assert!(enc.encode_to_string(&tag(fits + 1)).is_none());
     }
 }
