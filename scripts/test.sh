@@ -25,7 +25,8 @@ if ((${#packages[@]})); then
         sleep 6
     done
 fi
-echo "servers: $(influxd version 2>/dev/null | head -1); VictoriaMetrics $(victoria-metrics --version 2>/dev/null | head -1)"
+# The Debian binary of VictoriaMetrics prints nothing for --version: ask the package.
+echo "servers: $(influxd version 2>/dev/null | head -1); VictoriaMetrics $(dpkg-query -W -f='${Version}' victoria-metrics 2>/dev/null || echo '(version unknown)')"
 
 run_dir=$(mktemp -d -t monitoring-test.XXXXXX)
 export MONITORING_TEST_RUN_DIR="$run_dir"
@@ -35,4 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cargo test --workspace --all-features "$@"
+# Every test binary runs even when an earlier one fails (a first run shows everything);
+# cargo still exits non-zero if any test failed. Each binary's "Running tests/<suite>.rs"
+# line says which suite runs.
+cargo test --workspace --all-features --no-fail-fast "$@"

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,10 +27,12 @@ async fn handler(i: u64) -> StatusCode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_recording_through_flushes_and_an_outage_reconciles_exactly() {
     let down = Arc::new(AtomicBool::new(false));
+    let refused = Arc::new(AtomicUsize::new(0));
     let server = {
-        let down = down.clone();
+        let (down, refused) = (down.clone(), refused.clone());
         FaultServer::start(move |_, _| {
             if down.load(Ordering::SeqCst) {
+                refused.fetch_add(1, Ordering::SeqCst);
                 Reply::status(503)
             } else {
                 Reply::ok()
@@ -74,9 +76,17 @@ async fn concurrent_recording_through_flushes_and_an_outage_reconciles_exactly()
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // An outage while recording goes on, as long as it takes the sink to meet it
+    // (on a busy machine a fixed window can pass without a single attempt).
+    common::wait_until("points written", Duration::from_secs(60), || {
+        monitor.stats().sinks[0].written > 0
+    })
+    .await;
     down.store(true, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    common::wait_until("refused writes", Duration::from_secs(60), || {
+        refused.load(Ordering::SeqCst) >= 2
+    })
+    .await;
     down.store(false, Ordering::SeqCst);
     for t in tasks {
         t.await.unwrap();

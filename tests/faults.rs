@@ -252,7 +252,10 @@ async fn connection_refused_then_the_database_comes_back() {
     drop(listener); // nothing listens: connection refused
     let monitor = builder(2, port).start().unwrap();
     record(&monitor, 0, 300);
-    tokio::time::sleep(ms(400)).await;
+    common::wait_until("a refused attempt", Duration::from_secs(30), || {
+        monitor.stats().sinks[0].retries >= 1
+    })
+    .await;
     let during = monitor.stats();
     assert_eq!(during.sinks[0].written, 0);
     assert!(during.sinks[0].retries >= 1);
@@ -293,6 +296,12 @@ async fn a_black_hole_never_blocks_recording_and_memory_stays_bounded() {
         tokio::time::sleep(ms(60)).await; // let the flusher run
     }
     let recording_took = started.elapsed();
+    common::wait_until(
+        "the flusher handed everything over",
+        Duration::from_secs(30),
+        || monitor.stats().sinks[0].received == 10_000,
+    )
+    .await;
     let during = monitor.stats();
     let sink = &during.sinks[0];
     assert!(

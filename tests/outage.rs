@@ -47,6 +47,10 @@ async fn an_outage_that_fits_the_buffer_loses_nothing() {
     influx.kill();
     let down = monitor.stats();
     tokio::time::sleep(ms(3000)).await;
+    common::wait_until("the sink meets the outage", Duration::from_secs(60), || {
+        monitor.stats().sinks[0].retries > 0
+    })
+    .await;
     let during = monitor.stats();
     influx.restart().await;
     let recorded = recorder.await.unwrap();
@@ -87,7 +91,12 @@ async fn an_outage_beyond_the_buffer_drops_the_oldest_and_counts_them_exactly() 
             tokio::time::sleep(ms(60)).await; // the flusher hands each batch over
         }
     }
-    tokio::time::sleep(ms(300)).await;
+    common::wait_until(
+        "the flusher handed everything over",
+        Duration::from_secs(60),
+        || monitor.stats().sinks[0].received == 10_000,
+    )
+    .await;
     influx.restart().await;
     let report = monitor.shutdown().await;
     let sink = report.stats.sink("influx_v1").unwrap();

@@ -192,7 +192,8 @@ impl SinkQueue {
             self.drop_points(
                 DropReason::BufferFull,
                 dropped,
-                "buffer bound reached while the sink is unavailable; dropping the oldest points",
+                "the sink's buffer bound was reached (its database is down, or slower than \
+                 points arrive); dropping the oldest points",
             );
         }
         self.wake.notify_one();
