@@ -77,7 +77,8 @@ pub struct Config {
     pub send_data_for_monitoring: bool,
     /// Where to send points; default `influx` when an `influx` table is given, else `stdout`.
     pub storage_type: Option<StorageType>,
-    /// The `service` tag; default: the crate name of each instrumented handler.
+    /// The `service` tag of every point. Default: for a request's points the crate
+    /// name of its handler, for other points the executable's name.
     pub service: Option<String>,
     /// Seconds between flushes. Default `1`. Changeable at run time.
     pub flushing_period: f64,
@@ -105,7 +106,8 @@ pub struct Config {
     pub retry_max_delay: f64,
     /// How long one batch is retried before it is dropped. Default `180`.
     pub max_retry_time: f64,
-    /// How long `shutdown()` may take to write what is buffered. Default `10`.
+    /// How long `shutdown()` may take to write what is buffered; it returns within
+    /// this (plus at most 60 ms), every point written or counted. Default `10`.
     pub shutdown_timeout: f64,
     /// Output file for `storage_type = "file"`.
     pub file: Option<PathBuf>,

@@ -215,9 +215,16 @@ impl Monitor {
         self.control(|reply| Control::Flush { reply }).await
     }
 
-    /// Stops accepting points, writes everything buffered within `shutdown_timeout`,
-    /// closes the sinks (plugins' `close`) and reports what could not be written.
-    /// Points recorded afterwards are counted as [`DropReason::AfterShutdown`].
+    /// Stops accepting points, writes everything buffered until `shutdown_timeout` from
+    /// now, closes the sinks (plugins' `close`) and reports what could not be written.
+    ///
+    /// It returns within `shutdown_timeout` plus at most 60 ms: a sink waiting out a
+    /// backoff retries at once (then every 100 ms at most), a write in flight at the
+    /// deadline is cut off and its points counted as [`DropReason::ShutdownDeadline`],
+    /// like those still buffered, and a sink task that does not stop (a plugin that
+    /// never returns) is stopped. When it returns no sink task runs and every point is
+    /// written or counted. Points recorded afterwards are counted as
+    /// [`DropReason::AfterShutdown`].
     pub async fn shutdown(&self) -> FlushReport {
         self.shared.closed.store(true, Ordering::Relaxed);
         let deadline = std::time::Instant::now() + self.shared.shutdown_timeout;
@@ -528,7 +535,8 @@ impl MonitorBuilder {
         &mut self.config
     }
 
-    /// The `service` tag (default: each handler's crate name).
+    /// The `service` tag of every point (default: a request's handler's crate name,
+    /// else the executable's name).
     pub fn service(mut self, service: impl Into<String>) -> Self {
         self.config.service = Some(service.into());
         self
