@@ -135,23 +135,10 @@ fn needs_escape(block: &[u8; 16]) -> bool {
     found != 0
 }
 
-/// A bit for a written key, from its length and last byte: equal keys get the same bit,
-/// so a line whose keys all have different bits has no duplicate (the exact check runs
-/// only when a bit repeats).
-#[inline(always)]
-fn key_bit(key: &[u8]) -> u64 {
-    let last = key.last().copied().unwrap_or(0);
-    1 << ((key.len() as u32)
-        .wrapping_mul(7)
-        .wrapping_add(u32::from(last))
-        & 63)
-}
-
 /// `a < b` in byte order, deciding on the first two bytes when they differ (tag keys
 /// usually do) without a `memcmp` call.
 #[inline]
-fn key_less(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+fn key_less(a: &[u8], b: &[u8]) -> bool {
     for i in 0..2 {
         match (a.get(i), b.get(i)) {
             (Some(x), Some(y)) if x != y => return x < y,
@@ -442,12 +429,38 @@ fn static_key(s: &'static str) -> (usize, usize) {
     (s.as_ptr() as usize, s.len())
 }
 
-/// Fibonacci hashing of address and length: neighbouring statics spread out.
+/// A static name's hash, from its address and length (Fibonacci hashing: neighbouring
+/// statics spread out). Its top bits give the name's first slot, the bits below them
+/// its second: a name lives in either, so two names that share their first slot
+/// (about one process in nine for the seed's names) no longer evict each other on
+/// every line; that takes three names sharing both slots.
 #[inline(always)]
-fn static_slot(s: &'static str) -> usize {
+fn static_hash(s: &'static str) -> usize {
     let (address, len) = static_key(s);
-    let hash = (address ^ len.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize);
-    hash >> (usize::BITS - STATIC_CACHE.trailing_zeros())
+    (address ^ len.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize)
+}
+
+const SLOT_BITS: u32 = STATIC_CACHE.trailing_zeros();
+
+#[inline(always)]
+fn first_slot(hash: usize) -> usize {
+    hash >> (usize::BITS - SLOT_BITS)
+}
+
+#[inline(always)]
+fn second_slot(hash: usize) -> usize {
+    (hash >> (usize::BITS - 2 * SLOT_BITS)) & (STATIC_CACHE - 1)
+}
+
+/// How writing a point's fields ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fields {
+    Written,
+    /// No field could be written: the point is dropped.
+    Empty,
+    /// A key was sanitized, so two keys as written may be equal: written again,
+    /// deduplicated.
+    MaybeDuplicate,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -577,7 +590,7 @@ impl Encoder {
             && !is_reserved(name)
             && !name.bytes().any(|b| NAME_SPECIAL[b as usize]);
         if plain {
-            self.plain_statics[static_slot(name)] = static_key(name);
+            self.remember_static(name);
         }
         plain
     }
@@ -601,41 +614,67 @@ impl Encoder {
         if w.pos > MAX_SERIES_KEY_BYTES {
             return false;
         }
-        let before = self.issues;
-        self.write_fields(&point.fields, point.timestamp_ns, w, Some(before))
+        // The builders replace an equal key, so keys differ before they are written.
+        debug_assert!(
+            distinct(point.fields.iter().map(|(k, _)| k)),
+            "a point with two fields of the same key: {point:?}"
+        );
+        let (mark, before) = (w.pos, self.issues);
+        match self.write_fields(&point.fields, point.timestamp_ns, w, true) {
+            Fields::Written => true,
+            Fields::Empty => false,
+            Fields::MaybeDuplicate => {
+                w.pos = mark;
+                self.issues = before;
+                self.write_fields_deduped(point, w)
+            }
+        }
     }
 
     /// Writes the tags as they come; false (having written part of them) at the first
-    /// one that is invalid or not in strictly ascending key order.
+    /// one that is invalid or whose key, as written, does not follow the previous one
+    /// in strictly ascending order (so the keys are sorted and none repeats).
     #[inline(always)]
     fn write_tags_in_order(&mut self, point: &Point, w: &mut Writer) -> bool {
-        let mut previous: &str = "";
+        // Where the previous key is in the line, as written.
+        let (mut from, mut to) = (0, 0);
         for (key, value) in &point.tags {
-            if !previous.is_empty() && !key_less(previous, key) || tag_value_is_empty(value) {
+            if tag_value_is_empty(value) {
                 return false;
             }
-            previous = key;
+            let start = w.pos + 1;
             if let Some(known) = self.known_static(key) {
                 // Both known (route, service): one write for the pair.
-                if let TagValue::Text(value) = value {
-                    if let Some(value) = self.known_static(value) {
-                        w.pair(b',', known.as_bytes(), value.as_bytes());
-                        continue;
+                let pair = match value {
+                    TagValue::Text(value) => self.known_static(value),
+                    _ => None,
+                };
+                match pair {
+                    Some(value) => w.pair(b',', known.as_bytes(), value.as_bytes()),
+                    None => {
+                        w.sep_text(b',', known.as_bytes());
+                        self.write_tag_value(w, value);
                     }
                 }
-                w.sep_text(b',', known.as_bytes());
-            } else if key.is_empty()
-                || is_reserved(key)
-                || key.bytes().any(|b| NAME_SPECIAL[b as usize])
-            {
-                // Escaping changes how keys order and replacing can make two equal:
-                // such keys are ordered and compared as written, on the sorting path.
-                return false;
-            } else {
-                w.byte(b',');
-                self.write_new_text(w, key, Element::Name);
+                // A known name is written as it is.
+                let end = start + known.len();
+                if to != 0 && !key_less(&w.buf[from..to], known.as_bytes()) {
+                    return false;
+                }
+                (from, to) = (start, end);
+                continue;
             }
+            if key.is_empty() || is_reserved(key) {
+                return false;
+            }
+            w.byte(b',');
+            self.write_new_text(w, key, Element::Name);
+            let end = w.pos;
             self.write_tag_value(w, value);
+            if to != 0 && !key_less(&w.buf[from..to], &w.buf[start..end]) {
+                return false;
+            }
+            (from, to) = (start, end);
         }
         true
     }
@@ -689,24 +728,24 @@ impl Encoder {
         self.keys = keys.buf;
     }
 
-    /// Writes the fields and the timestamp; false when no field is left. `before`:
-    /// the issue counts before the fields, restored when a possible duplicate key
-    /// sends them to [`write_fields_deduped`](Self::write_fields_deduped); `None` once
-    /// they were deduplicated.
+    /// Writes the fields and the timestamp, unless no field is left or (with `check`)
+    /// a key was sanitized, so two keys as written may be equal: then the caller
+    /// rewinds and calls
+    /// [`write_fields_deduped`](Self::write_fields_deduped).
+    #[inline(always)]
     fn write_fields(
         &mut self,
         fields: &[(Text, FieldValue)],
         timestamp_ns: i64,
         w: &mut Writer,
-        before: Option<EncodeIssues>,
-    ) -> bool {
+        check: bool,
+    ) -> Fields {
         let mut written = 0usize;
         let mut floats = zmij::Buffer::new();
         let mut ints = itoa::Buffer::new();
-        let start = w.pos;
-        // One bit per written key's length and last byte: a key whose bit is already
-        // set may repeat an earlier one (see `key_bit`).
-        let mut seen = 0u64;
+        // Two keys can be equal as written only if one of them was sanitized (the
+        // builders replace equal keys, and escaping alone keeps keys apart): only then
+        // are the keys compared, on the cold path.
         let mut maybe_duplicate = false;
         for (key, value) in fields {
             // A float is formatted first, so that the checks below run while its digits
@@ -741,26 +780,18 @@ impl Encoder {
             written += 1;
             // A known name with a float (the timings): one write for the pair.
             if let (Some(known), Some(float)) = (known, float) {
-                let bit = key_bit(known.as_bytes());
-                maybe_duplicate |= seen & bit != 0;
-                seen |= bit;
                 w.float_pair(sep, known.as_bytes(), float);
                 continue;
             }
-            let bit = match known {
-                Some(known) => {
-                    w.sep_text(sep, known.as_bytes());
-                    key_bit(known.as_bytes())
-                }
+            match known {
+                Some(known) => w.sep_text(sep, known.as_bytes()),
                 None => {
                     w.byte(sep);
-                    let key_start = w.pos;
+                    let sanitized = self.issues.sanitized;
                     self.write_new_text(w, key, Element::FieldKey);
-                    key_bit(&w.buf[key_start..w.pos])
+                    maybe_duplicate |= self.issues.sanitized != sanitized;
                 }
-            };
-            maybe_duplicate |= seen & bit != 0;
-            seen |= bit;
+            }
             // Numbers fit the headroom the key's write left.
             match value {
                 FieldValue::Float(_) => {
@@ -787,29 +818,24 @@ impl Encoder {
             }
         }
         if written == 0 {
-            return false;
+            return Fields::Empty;
         }
-        if let (true, Some(before)) = (maybe_duplicate, before) {
-            w.pos = start;
-            self.issues = before;
-            return self.write_fields_deduped(fields, timestamp_ns, w);
+        if check && maybe_duplicate {
+            return Fields::MaybeDuplicate;
         }
         // The timestamp fits the headroom the last field's write left.
         w.byte(b' ');
         self.write_timestamp(w, timestamp_ns);
         w.byte(b'\n');
-        true
+        Fields::Written
     }
 
     /// The fields again, leaving out each one whose key, as written, a later written
     /// field repeats (the last wins, as for tags; servers reject duplicate keys).
     #[cold]
-    fn write_fields_deduped(
-        &mut self,
-        fields: &[(Text, FieldValue)],
-        timestamp_ns: i64,
-        w: &mut Writer,
-    ) -> bool {
+    #[inline(never)]
+    fn write_fields_deduped(&mut self, point: &Point, w: &mut Writer) -> bool {
+        let fields = &point.fields;
         let before = self.issues;
         let mut keys = Writer {
             buf: std::mem::take(&mut self.keys),
@@ -837,7 +863,7 @@ impl Encoder {
             }
         }
         self.keys = keys.buf;
-        self.write_fields(&kept, timestamp_ns, w, None)
+        self.write_fields(&kept, point.timestamp_ns, w, false) == Fields::Written
     }
 
     /// True when a field's value can be written in this dialect.
@@ -901,12 +927,37 @@ impl Encoder {
         }
     }
 
+    /// Remembers a plain static name: in its first slot if free, else its second if
+    /// free, else in its first (evicting the name there, which then moves to its own
+    /// second slot when next seen).
+    #[cold]
+    fn remember_static(&mut self, s: &'static str) {
+        let hash = static_hash(s);
+        let (first, second) = (first_slot(hash), second_slot(hash));
+        let slot = if self.plain_statics[first] == (0, 0) || self.plain_statics[second] != (0, 0) {
+            first
+        } else {
+            second
+        };
+        self.plain_statics[slot] = static_key(s);
+    }
+
     /// Static text seen before to be plain, non-empty and not reserved, so valid as any
     /// element as is: the checks and the scan are done once per name, not per line.
     #[inline(always)]
     fn known_static(&self, text: &Text) -> Option<&'static str> {
         match text {
-            Text::Static(s) if self.plain_statics[static_slot(s)] == static_key(s) => Some(s),
+            Text::Static(s) => {
+                let key = static_key(s);
+                let hash = static_hash(s);
+                if self.plain_statics[first_slot(hash)] == key
+                    || self.plain_statics[second_slot(hash)] == key
+                {
+                    Some(s)
+                } else {
+                    None
+                }
+            }
             _ => None,
         }
     }
@@ -926,7 +977,7 @@ impl Encoder {
         let Some(first) = bytes.iter().position(|&b| NAME_SPECIAL[b as usize]) else {
             if let Text::Static(s) = text {
                 if !s.is_empty() && !is_reserved(s) {
-                    self.plain_statics[static_slot(s)] = static_key(s);
+                    self.remember_static(s);
                 }
             }
             return w.text(bytes);
@@ -1049,6 +1100,13 @@ impl Encoder {
             self.issues.sanitized += 1;
         }
     }
+}
+
+/// True when no two of `keys` are equal (debug checks).
+fn distinct<'a>(keys: impl Iterator<Item = &'a Text> + Clone) -> bool {
+    keys.clone()
+        .enumerate()
+        .all(|(i, a)| keys.clone().skip(i + 1).all(|b| a != b))
 }
 
 fn tag_value_is_empty(value: &TagValue) -> bool {
@@ -1408,24 +1466,30 @@ mod tests {
     #[test]
     fn fields_are_deduplicated_by_their_key_as_written() {
         let mut enc = Encoder::new(Dialect::V2);
-        let p = raw(&[], &[("a", 1), ("b", 2), ("a", 3)]);
-        assert_eq!(enc.encode_to_string(&p).unwrap(), "m b=2i,a=3i 1\n");
-        assert_eq!(enc.take_issues().duplicates, 1);
-        let p = raw(&[], &[("a\nb", 1), ("a\rb", 2)]);
-        assert_eq!(enc.encode_to_string(&p).unwrap(), "m a\u{FFFD}b=2i 1\n");
+        // Both are written `a\u{FFFD}b`: the later one wins, counted.
+        let p = raw(&[], &[("a\nb", 1), ("x", 2), ("a\rb", 3)]);
+        assert_eq!(
+            enc.encode_to_string(&p).unwrap(),
+            "m x=2i,a\u{FFFD}b=3i 1\n"
+        );
         let issues = enc.take_issues();
         assert_eq!((issues.duplicates, issues.sanitized), (1, 1));
-        // Same length and last byte, different keys: both written, nothing counted.
-        let p = raw(&[], &[("ab", 1), ("cb", 2), ("ab", 3)]);
-        assert_eq!(enc.encode_to_string(&p).unwrap(), "m cb=2i,ab=3i 1\n");
-        let p = raw(&[], &[("ab", 1), ("cb", 2)]);
-        assert_eq!(enc.encode_to_string(&p).unwrap(), "m ab=1i,cb=2i 1\n");
+        // A key written with U+FFFD as it is meets a sanitized one.
+        let p = raw(&[], &[("a\u{FFFD}b", 1), ("a\tb", 2)]);
+        assert_eq!(enc.encode_to_string(&p).unwrap(), "m a\u{FFFD}b=2i 1\n");
         assert_eq!(enc.take_issues().duplicates, 1);
+        // Sanitized keys that stay apart are all written, nothing counted.
+        let p = raw(&[], &[("a\nb", 1), ("a\nc", 2)]);
+        assert_eq!(
+            enc.encode_to_string(&p).unwrap(),
+            "m a\u{FFFD}b=1i,a\u{FFFD}c=2i 1\n"
+        );
+        assert_eq!(enc.take_issues().duplicates, 0);
         // A later value the dialect cannot write does not hide an earlier one's key.
-        let mut p = raw(&[], &[("a", 1)]);
+        let mut p = raw(&[], &[("a\nb", 1)]);
         p.fields
-            .push((Text::Static("a"), FieldValue::Float(f64::NAN)));
-        assert_eq!(enc.encode_to_string(&p).unwrap(), "m a=1i 1\n");
+            .push((Text::Static("a\rb"), FieldValue::Float(f64::NAN)));
+        assert_eq!(enc.encode_to_string(&p).unwrap(), "m a\u{FFFD}b=1i 1\n");
         assert_eq!(enc.take_issues().fields_dropped, 1);
     }
 

@@ -498,10 +498,15 @@ impl Worker {
             ),
         ]);
         for &(name, secs) in timings {
-            // A field also timed by name (`FieldTimer::start`) accumulates with it.
+            // A field also timed by name (`FieldTimer::start`) accumulates with it; a
+            // non-float value the handler set under a timed name gives way to the time.
             match extra_fields.iter_mut().find(|(k, _)| k.as_str() == name) {
                 Some((_, FieldValue::Float(total))) => *total += secs,
-                _ => point
+                Some((_, value)) => {
+                    *value = FieldValue::Float(secs);
+                    self.issues.duplicates += 1;
+                }
+                None => point
                     .fields
                     .push((Text::Static(name), FieldValue::Float(secs))),
             }
