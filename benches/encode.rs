@@ -117,7 +117,7 @@ mod batch_5000 {
         let mut out = Vec::with_capacity(1 << 20);
         encode_all(&mut enc, &points, &mut out);
         // The runtime's own compressor, kept between batches as the HTTP sinks keep it.
-        let gzip = monitoring::sink::Gzip::new(level);
+        let gzip = monitoring::Gzip::new(level);
         let compressed = gzip.compress(&out).len();
         eprintln!(
             "batch_5000: {} bytes raw, {} gzipped at level {level} (ratio {:.1})",

@@ -208,7 +208,7 @@ fn contention_probe() -> f64 {
 struct Workspace {
     enc: Encoder,
     out: Vec<u8>,
-    gzip: monitoring::sink::Gzip,
+    gzip: monitoring::Gzip,
 }
 
 impl Workspace {
@@ -216,7 +216,7 @@ impl Workspace {
         Workspace {
             enc: Encoder::new(Dialect::V2),
             out: Vec::with_capacity(1 << 20),
-            gzip: monitoring::sink::Gzip::new(1),
+            gzip: monitoring::Gzip::new(1),
         }
     }
 }

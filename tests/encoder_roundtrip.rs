@@ -4,9 +4,8 @@
 //! stored; points the policy drops are not emitted at all.
 
 use influxdb_line_protocol::{parse_lines, FieldValue as Parsed};
-use monitoring::line_protocol::{
-    stored_field_key, stored_series, stored_text, MAX_STRING_FIELD_BYTES,
-};
+use monitoring::__private::{stored_field_key, stored_series, stored_text};
+use monitoring::line_protocol::MAX_STRING_FIELD_BYTES;
 use monitoring::{Dialect, Encoder, FieldValue, Point, TagValue};
 use proptest::prelude::*;
 

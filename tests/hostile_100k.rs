@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::hostile::{self, Gen};
-use monitoring::line_protocol::{stored_field_key, stored_text, MAX_STRING_FIELD_BYTES};
+use monitoring::__private::{stored_field_key, stored_text};
+use monitoring::line_protocol::MAX_STRING_FIELD_BYTES;
 use monitoring::{DropReason, FieldValue, InfluxConfig, Monitor, Point};
 use serde_json::Value;
 

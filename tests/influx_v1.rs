@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::hostile::{self, Gen};
-use monitoring::line_protocol::{stored_field_key, stored_text};
+use monitoring::__private::{stored_field_key, stored_text};
 use monitoring::{FieldValue, InfluxConfig, Monitor};
 use serde_json::Value;
 

@@ -16,17 +16,8 @@ use std::thread::LocalKey;
 use std::time::Duration;
 
 use crate::point::{FieldValue, TagValue, Text};
-use crate::timing::Times;
-
-/// What a request collected beyond the built-in tags and fields. Allocated on first use.
-#[derive(Debug, Default)]
-pub(crate) struct Extras {
-    pub(crate) tags: Vec<(Text, TagValue)>,
-    pub(crate) fields: Vec<(Text, FieldValue)>,
-    pub(crate) usages: Vec<(&'static str, u64)>,
-    /// The error code of a failed request, when the handler gave one.
-    pub(crate) error_code: Option<TagValue>,
-}
+use crate::record::{extras_of, Extras, Times};
+use crate::switches;
 
 /// What a request collected, kept by its future between polls: timings inline;
 /// `extras` stays `None` until a handler adds something else.
@@ -34,31 +25,6 @@ pub(crate) struct Extras {
 pub(crate) struct RequestContext {
     pub(crate) times: Times,
     pub(crate) extras: Option<Box<Extras>>,
-}
-
-/// The extras in `slot`, taken from the pool (or allocated) on first use.
-pub(crate) fn extras_of(slot: &mut Option<Box<Extras>>) -> &mut Extras {
-    slot.get_or_insert_with(|| POOL.pop().unwrap_or_default())
-}
-
-/// Emptied `Extras` (their vectors keep their capacity) handed back by the flusher, so
-/// that a request adding tags or timings allocates nothing in the steady state.
-static POOL: std::sync::LazyLock<crossbeam_queue::ArrayQueue<Box<Extras>>> =
-    std::sync::LazyLock::new(|| crossbeam_queue::ArrayQueue::new(4096));
-
-/// Returns a request's extras to the pool (the flusher calls this).
-pub(crate) fn recycle(mut extras: Box<Extras>) {
-    extras.tags.clear();
-    extras.fields.clear();
-    extras.usages.clear();
-    extras.error_code = None;
-    // Keep pooled boxes small: an unusually large request's vectors are not kept.
-    if extras.tags.capacity() <= 16
-        && extras.fields.capacity() <= 32
-        && extras.usages.capacity() <= 32
-    {
-        let _ = POOL.push(extras);
-    }
 }
 
 /// [`FLAGS`]: a monitored request is being polled on this thread.
@@ -294,7 +260,7 @@ pub(crate) fn add_usages(counters: CounterVisitor<'_>) -> bool {
 #[inline]
 pub(crate) fn take_incoming_id() -> Option<Text> {
     // Until the tower layer is used no request looks for a handed-down id.
-    if !crate::monitor::layer_used() {
+    if !switches::layer_used() {
         return None;
     }
     INCOMING_ID
@@ -305,6 +271,6 @@ pub(crate) fn take_incoming_id() -> Option<Text> {
 
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn enter_incoming_id(home: &mut Option<Text>) -> SlotGuard<'_, Text> {
-    crate::monitor::set_layer_used();
+    switches::use_layer();
     SlotGuard::enter(&INCOMING_ID, home)
 }

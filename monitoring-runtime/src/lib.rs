@@ -1,7 +1,7 @@
 //! Runtime of the [`monitoring`](https://docs.rs/monitoring) crate: points, the line
 //! protocol encoder, the request context, the monitor handle, its background flusher
-//! and the sinks. Most users depend on `monitoring`, which re-exports all of this
-//! together with the macros.
+//! and the sinks. Most users depend on `monitoring`, which re-exports this API together
+//! with the macros.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -16,55 +16,81 @@
 //! # }
 //! ```
 //!
-//! | concept | module |
-//! |---|---|
-//! | point model | [`point`] |
-//! | line protocol encoder and its policy | [`line_protocol`] |
-//! | request context (`add_tag`, `add_field`, `add_time`) | [`context`] |
-//! | timed fields (`#[timed_field]`, `FieldTimer`) | [`timing`] |
-//! | the request path's clock (raw TSC readings) | `clock` |
-//! | the built-in names of a request's points | [`schema`] |
-//! | one monitored request | [`request`] |
-//! | the handle and the global default | [`monitor`] |
-//! | the background flusher | `worker` |
-//! | sinks | [`sink`] |
-//! | retry policy | `retry` |
-//! | configuration | [`config`] |
-//! | counters | [`stats`] |
+//! # Where things are
+//!
+//! Bottom up; each module imports only from the rows above it (`scripts/check-layers.py`
+//! checks it in CI). A point is built in `request.rs` / `schema.rs`, queued in
+//! `record.rs`, flushed by `flusher.rs`, encoded by `line_protocol/` and sent by `sink/`.
+//!
+//! | layer | module | what it holds |
+//! |---|---|---|
+//! | 1 | `point`, `error`, `switches`, `random` | the point model; the error type; the request path's on/off flags; cheap randomness |
+//! | 2 | `clock`, `config`, `status`, `request_id` | raw TSC readings and their wall-clock mapping; configuration; what a handler's return value says; generated request ids |
+//! | 3 | `line_protocol/`, `retry` | the encoder and its policy (`mod.rs`), digits and floats (`writer.rs`), escaping (`escape.rs`), the static-name cache (`static_names.rs`), plain request lines (`request_line.rs`); which failures are retried and how long to wait |
+//! | 4 | `stats` | counters and drop reasons |
+//! | 5 | `record`, `sink/` | what the request path hands over (the record, its parts and pools, the queue); where batches go (InfluxDB 2.x/1.x, stdout, file, plugins, capture) |
+//! | 6 | `context`, `schema` | a request's tags, fields and timings while it runs; what a record becomes (series, built-in names) |
+//! | 7 | `timing`, `flusher`, `layer` | `#[timed_field]` and `FieldTimer`; the background loop (batching, dispatch, shutdown); the tower layer |
+//! | 8 | `monitor` | the handle and its builder |
+//! | 9 | `current` | the global and scoped monitor, the per-thread caches |
+//! | 10 | `request`, `usage`, `series` | the monitored future; estimator counters; custom series |
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
-pub mod config;
-pub mod context;
+mod config;
+mod context;
+mod current;
 mod error;
-mod id;
+mod flusher;
 #[cfg(feature = "axum")]
-pub mod layer;
+mod layer;
 pub mod line_protocol;
-pub mod monitor;
-pub mod point;
-pub mod request;
+mod monitor;
+mod point;
+mod random;
+mod record;
+mod request;
+mod request_id;
 mod retry;
-pub mod schema;
-pub mod sink;
-pub mod stats;
-pub mod timing;
-pub mod usage;
-mod worker;
+mod schema;
+mod series;
+mod sink;
+mod stats;
+mod status;
+mod switches;
+mod timing;
+mod usage;
 
 pub use config::{Config, InfluxConfig, Secret, StorageType};
 pub use context::{add_field, add_tag, add_time, in_request};
+pub use current::{current, record, Scoped};
 pub use error::Error;
 #[cfg(feature = "axum")]
-pub use layer::{RequestIdLayer, RequestIdService};
+pub use layer::{RequestIdLayer, RequestIdService, WithRequestId, REQUEST_ID_HEADERS};
 pub use line_protocol::{Dialect, EncodeIssues, Encoder};
-pub use monitor::{current, record, FlushReport, Monitor, MonitorBuilder};
+pub use monitor::{FlushReport, Monitor, MonitorBuilder};
 pub use point::{FieldValue, Point, TagValue, Text};
-pub use request::{MonitoredError, ResponseStatus, Status};
-pub use sink::{BoxError, Capture, Plugin};
+pub use request::{Monitored, STATUS_CANCELLED, STATUS_PANICKED};
+pub use series::{MonitoringPoint, ToFieldValue, ToTagValue, ToTimestamp};
+pub use sink::{BoxError, Capture, Gzip, Plugin};
 pub use stats::{DropCounts, DropReason, SinkStats, Stats};
+pub use status::{MonitoredError, ResponseStatus, Status};
 pub use timing::{time_field, FieldTimer};
-pub use usage::{
-    record_usages, MonitoringPoint, ToFieldValue, ToTagValue, ToTimestamp, UsageStatistics,
-};
+pub use usage::{record_usages, UsageStatistics};
+
+/// Everything the macros' expansions call, and the test oracles of the line-protocol
+/// policy; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::line_protocol::escape::{stored_field_key, stored_series, stored_text};
+    pub use crate::point::now_ns;
+    pub use crate::record::RouteMeta;
+    pub use crate::request::{monitored, monitored_with_id, request_id_arg};
+    pub use crate::switches::monitoring_on;
+    pub use crate::timing::TimedField;
+    pub use crate::{
+        FieldTimer, MonitoringPoint, Point, ToFieldValue, ToTagValue, ToTimestamp, UsageStatistics,
+    };
+}

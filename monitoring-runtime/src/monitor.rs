@@ -1,106 +1,47 @@
-//! The monitor handle: what the request path records into, and the global default.
+//! The monitor handle and its builder: what instrumented code records into.
 //!
-//! A [`Monitor`] is cheap to clone. Recording pushes onto a bounded lock-free queue and
-//! never blocks or awaits; the background worker (`worker.rs`) drains it.
+//! A [`Monitor`] is cheap to clone. Recording pushes onto a bounded lock-free queue
+//! ([`crate::record`]) and never blocks or awaits; the background flusher
+//! (`flusher.rs`) drains it. Which monitor is current is `current.rs`'s business.
 
-use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crossbeam_queue::ArrayQueue;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{Config, InfluxConfig, StorageType};
-use crate::context::SlotGuard;
 use crate::error::Error;
+use crate::flusher::{Control, Flusher, Settings};
 use crate::point::{Point, Text};
-use crate::request::RequestRecord;
+use crate::record::{Record, RecordQueue};
 use crate::sink::{self, Plugin, SinkQueue};
-use crate::stats::{DropCounts, DropReason, MonitorCounters, Stats};
-use crate::worker::{Control, Worker};
-
-/// What travels from the request path to the flusher.
-#[derive(Debug)]
-pub(crate) enum Record {
-    Request(RequestRecord),
-    Point(Point),
-}
-
-impl Record {
-    pub(crate) fn point_count(&self) -> u64 {
-        match self {
-            Record::Request(r) => r.point_count(),
-            Record::Point(_) => 1,
-        }
-    }
-}
-
-impl Shared {
-    #[cold]
-    pub(crate) fn count_drop(&self, reason: DropReason, points: u64) {
-        if self.count_drop_unlogged(reason, points) {
-            tracing::warn!(
-                target: "monitoring",
-                reason = reason.as_str(),
-                "monitoring points dropped before reaching the flusher (counted in stats; logged once)"
-            );
-        }
-    }
-
-    /// Counts points dropped before reaching the flusher, for a caller that logs them
-    /// itself; true the first time `reason` is seen.
-    pub(crate) fn count_drop_unlogged(&self, reason: DropReason, points: u64) -> bool {
-        let c = &self.counters;
-        c.recorded.fetch_add(points, Ordering::Relaxed);
-        c.dropped.add(reason, points)
-    }
-}
-
-pub(crate) struct Shared {
-    pub(crate) enabled: bool,
-    pub(crate) queue: ArrayQueue<Record>,
-    pub(crate) wake_threshold: usize,
-    pub(crate) wake_check_mask: u32,
-    /// Wakes the flusher; on its own cache line, since the flusher writes it each time
-    /// it waits.
-    pub(crate) wake: Padded<Notify>,
-    pub(crate) closed: AtomicBool,
-    pub(crate) counters: MonitorCounters,
-    pub(crate) control: Option<mpsc::UnboundedSender<Control>>,
-    pub(crate) sinks: Vec<Arc<SinkQueue>>,
-    pub(crate) shutdown_timeout: Duration,
-}
-
-/// A value alone on its cache line(s).
-#[derive(Debug, Default)]
-#[repr(align(64))]
-pub(crate) struct Padded<T>(pub(crate) T);
-
-impl<T> std::ops::Deref for Padded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
+use crate::stats::{DropCounts, Stats};
 
 /// The handle to a running monitor. Clones share the same queue and flusher.
 #[derive(Clone)]
 pub struct Monitor {
-    pub(crate) shared: Arc<Shared>,
+    /// What the request path pushes into: its own allocation, so a push reads one
+    /// pointer, as before the handle had anything else.
+    records: Arc<RecordQueue>,
+    handle: Arc<Handle>,
+}
+
+/// What the handle needs besides the queue: the way to the flusher and the sinks.
+struct Handle {
+    control: Option<mpsc::UnboundedSender<Control>>,
+    sinks: Vec<Arc<SinkQueue>>,
+    shutdown_timeout: Duration,
 }
 
 impl std::fmt::Debug for Monitor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Monitor")
-            .field("enabled", &self.shared.enabled)
+            .field("enabled", &self.records.enabled)
             .field(
                 "sinks",
                 &self
-                    .shared
+                    .handle
                     .sinks
                     .iter()
                     .map(|s| s.name())
@@ -145,14 +86,8 @@ impl Monitor {
     /// A monitor that records nothing (what `send_data_for_monitoring = false` gives).
     pub fn disabled() -> Monitor {
         Monitor {
-            shared: Arc::new(Shared {
-                enabled: false,
-                queue: ArrayQueue::new(1),
-                wake_threshold: usize::MAX,
-                wake_check_mask: 0,
-                wake: Padded(Notify::new()),
-                closed: AtomicBool::new(true),
-                counters: MonitorCounters::default(),
+            records: Arc::new(RecordQueue::disabled()),
+            handle: Arc::new(Handle {
                 control: None,
                 sinks: Vec::new(),
                 shutdown_timeout: Duration::ZERO,
@@ -162,51 +97,19 @@ impl Monitor {
 
     /// True when this monitor records points.
     pub fn is_enabled(&self) -> bool {
-        self.shared.enabled
+        self.records.enabled
     }
 
     /// Records a point. Never blocks: if the queue is full the point is dropped and
-    /// counted ([`DropReason::QueueFull`]).
+    /// counted ([`DropReason::QueueFull`](crate::DropReason::QueueFull)).
     pub fn record(&self, point: Point) {
-        self.push(Record::Point(point));
+        self.push_with(|| Record::Point(point));
     }
 
-    #[inline]
-    pub(crate) fn push(&self, record: Record) {
-        self.push_with(|| record);
-    }
-
-    /// Pushes the record `make` builds, built right where it goes into the queue (a
-    /// record is ~90 bytes: every move on the way would be a copy).
+    /// Pushes the record `make` builds (see [`RecordQueue::push_with`]).
     #[inline]
     pub(crate) fn push_with(&self, make: impl FnOnce() -> Record) {
-        let shared = &*self.shared;
-        if !shared.enabled {
-            return;
-        }
-        if shared.closed.load(Ordering::Relaxed) {
-            shared.count_drop(DropReason::AfterShutdown, make().point_count());
-            return;
-        }
-        match shared.queue.push(make()) {
-            Ok(()) => {
-                // Looking at the queue's length costs more than the push itself, so
-                // each thread looks every few pushes (up to 64, fewer for small
-                // batches); the periodic flush covers the rest.
-                let n = PUSHES.with(|c| {
-                    let n = c.get().wrapping_add(1);
-                    c.set(n);
-                    n
-                });
-                if n & shared.wake_check_mask == 0 && shared.queue.len() >= shared.wake_threshold {
-                    shared.wake.notify_one();
-                }
-            }
-            Err(record) => {
-                shared.count_drop(DropReason::QueueFull, record.point_count());
-                shared.wake.notify_one();
-            }
-        }
+        self.records.push_with(make);
     }
 
     /// Writes everything recorded so far to every sink, waiting at most the configured
@@ -220,21 +123,21 @@ impl Monitor {
     ///
     /// It returns within `shutdown_timeout` plus at most 60 ms: a sink waiting out a
     /// backoff retries at once (then every 100 ms at most), a write in flight at the
-    /// deadline is cut off and its points counted as [`DropReason::ShutdownDeadline`],
+    /// deadline is cut off and its points counted as [`DropReason::ShutdownDeadline`](crate::DropReason::ShutdownDeadline),
     /// like those still buffered, and a sink task that does not stop (a plugin that
     /// never returns) is stopped. When it returns no sink task runs and every point is
     /// written or counted. Points recorded afterwards are counted as
-    /// [`DropReason::AfterShutdown`].
+    /// [`DropReason::AfterShutdown`](crate::DropReason::AfterShutdown).
     pub async fn shutdown(&self) -> FlushReport {
-        self.shared.closed.store(true, Ordering::Relaxed);
-        let deadline = std::time::Instant::now() + self.shared.shutdown_timeout;
+        self.records.close();
+        let deadline = Instant::now() + self.handle.shutdown_timeout;
         self.control(|reply| Control::Shutdown { reply, deadline })
             .await
     }
 
     async fn control(&self, message: impl FnOnce(oneshot::Sender<bool>) -> Control) -> FlushReport {
         let (tx, rx) = oneshot::channel();
-        let complete = match &self.shared.control {
+        let complete = match &self.handle.control {
             Some(control) if control.send(message(tx)).is_ok() => rx.await.unwrap_or(true),
             _ => true,
         };
@@ -246,262 +149,20 @@ impl Monitor {
 
     /// Changes the flushing period at run time.
     pub fn set_flushing_period(&self, period: Duration) {
-        if let Some(control) = &self.shared.control {
+        if let Some(control) = &self.handle.control {
             let _ = control.send(Control::SetPeriod(period.max(Duration::from_millis(1))));
         }
     }
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
-        let c = &self.shared.counters;
+        let c = &self.records.counters;
         Stats {
             recorded: c.recorded.load(Ordering::Relaxed),
             dropped: c.dropped.snapshot(),
             encode_issues: *c.issues.lock().unwrap_or_else(|e| e.into_inner()),
-            sinks: self.shared.sinks.iter().map(|s| s.stats()).collect(),
+            sinks: self.handle.sinks.iter().map(|s| s.stats()).collect(),
         }
-    }
-
-    /// Makes this monitor the process-wide default that `#[monitored]` handlers record
-    /// into (replacing any previous one).
-    pub fn install_global(&self) {
-        *GLOBAL.write().unwrap_or_else(|e| e.into_inner()) = Some(self.clone());
-        SWITCHES.generation.fetch_add(1, Ordering::Release);
-        if self.shared.enabled {
-            SWITCHES.flags.fetch_or(GLOBAL_ON, Ordering::Release);
-        } else {
-            // Off on purpose (`send_data_for_monitoring = false`): nothing to warn about.
-            SWITCHES.flags.fetch_and(!GLOBAL_ON, Ordering::Release);
-            SWITCHES.flags.fetch_or(QUIET, Ordering::Relaxed);
-        }
-    }
-
-    /// Removes the process-wide default monitor.
-    pub fn uninstall_global() {
-        *GLOBAL.write().unwrap_or_else(|e| e.into_inner()) = None;
-        SWITCHES.generation.fetch_add(1, Ordering::Release);
-        SWITCHES.flags.fetch_and(!GLOBAL_ON, Ordering::Release);
-    }
-
-    /// Runs `future` with this monitor as the current one (overriding the global
-    /// default) on whatever thread polls it. Useful in tests and for services hosting
-    /// several monitors.
-    pub fn scope<F: Future>(&self, future: F) -> Scoped<F> {
-        // Written once: the request path keeps reading an unchanging cache line.
-        if SWITCHES.flags.load(Ordering::Relaxed) & SCOPES == 0 {
-            SWITCHES.flags.fetch_or(SCOPES, Ordering::Relaxed);
-        }
-        Scoped {
-            inner: future,
-            monitor: Some(self.clone()),
-        }
-    }
-}
-
-static GLOBAL: RwLock<Option<Monitor>> = RwLock::new(None);
-
-/// What the request path reads on every call, alone on its cache line: written only
-/// when the global monitor changes or the first scope is made, so reading it never
-/// misses because of unrelated writes nearby.
-#[repr(align(64))]
-struct Switches {
-    /// [`GLOBAL_ON`] and [`SCOPES`]: the request path's first (and, with monitoring
-    /// off, only) check is one relaxed load of this byte.
-    flags: AtomicU8,
-    /// Bumped whenever the global changes, so threads refresh their cached copy.
-    generation: AtomicU64,
-}
-
-/// The global monitor records.
-const GLOBAL_ON: u8 = 1;
-/// Some `Monitor::scope` exists; until then the scoped slot is never consulted.
-const SCOPES: u8 = 2;
-/// The tower layer hands request ids down; until then no request looks for one.
-const LAYER: u8 = 4;
-/// Instrumented code ran with nothing recording and that was logged (or a disabled
-/// monitor was installed on purpose): no further warning.
-const QUIET: u8 = 8;
-
-static SWITCHES: Switches = Switches {
-    flags: AtomicU8::new(0),
-    generation: AtomicU64::new(1),
-};
-
-#[inline]
-fn scopes_used() -> bool {
-    SWITCHES.flags.load(Ordering::Relaxed) & SCOPES != 0
-}
-
-#[inline]
-pub(crate) fn layer_used() -> bool {
-    SWITCHES.flags.load(Ordering::Relaxed) & LAYER != 0
-}
-
-/// Written once, not per request: the line stays shared between the cores reading it.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) fn set_layer_used() {
-    if !layer_used() {
-        SWITCHES.flags.fetch_or(LAYER, Ordering::Relaxed);
-    }
-}
-
-thread_local! {
-    static PUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-    static CACHED: RefCell<(u64, Option<Monitor>)> = const { RefCell::new((0, None)) };
-    static SCOPED: RefCell<Option<Monitor>> = const { RefCell::new(None) };
-}
-
-/// Calls `f` with the current monitor: the scoped one, else the global default. The
-/// global is cached per thread, so the request path reads one atomic, not a lock.
-#[inline]
-pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Monitor>) -> R) -> R {
-    let mut f = Some(f);
-    let mut call = |m: Option<&Monitor>| (f.take().expect("called once"))(m);
-    if scopes_used() {
-        if let Ok(Some(r)) = SCOPED.try_with(|s| {
-            let s = s.try_borrow().ok()?;
-            s.as_ref().map(|m| call(Some(m)))
-        }) {
-            return r;
-        }
-    }
-    let generation = SWITCHES.generation.load(Ordering::Acquire);
-    if let Ok(Some(r)) = CACHED.try_with(|cache| {
-        let mut cache = cache.try_borrow_mut().ok()?;
-        Some(call(cached_global(&mut cache, generation)))
-    }) {
-        return r;
-    }
-    // Thread teardown (or re-entry): read the global directly.
-    call(GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref())
-}
-
-/// The thread's copy of the global monitor, refreshed when the global has changed.
-#[inline]
-fn cached_global(cache: &mut (u64, Option<Monitor>), generation: u64) -> Option<&Monitor> {
-    if cache.0 != generation {
-        let global = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).clone();
-        *cache = (generation, global);
-    }
-    cache.1.as_ref()
-}
-
-/// Whether any monitor could record a request starting now: one relaxed load. The
-/// expansion of `#[monitored]` runs the handler body unwrapped when this is false.
-#[doc(hidden)]
-#[inline]
-pub fn monitoring_on() -> bool {
-    let flags = SWITCHES.flags.load(Ordering::Relaxed);
-    if flags & (GLOBAL_ON | SCOPES) != 0 {
-        return true;
-    }
-    if flags & QUIET == 0 {
-        warn_nothing_records();
-    }
-    false
-}
-
-/// Logs, once per process, that instrumented code ran with no monitor to record into:
-/// the usual cause is a monitor started but never installed.
-#[cold]
-#[inline(never)]
-fn warn_nothing_records() {
-    if SWITCHES.flags.fetch_or(QUIET, Ordering::Relaxed) & QUIET == 0 {
-        tracing::warn!(
-            target: "monitoring",
-            "monitored code ran with no monitor installed, so nothing is recorded: start a \
-             Monitor and call install_global() on it (or run the code in Monitor::scope); \
-             logged once"
-        );
-    }
-}
-
-/// Where a request will be recorded, decided when it starts.
-pub(crate) enum Target {
-    /// The process-wide default (no reference kept: the request path stays free of
-    /// shared reference counts).
-    Global,
-    /// A monitor installed with [`Monitor::scope`]; kept so that a request dropped
-    /// outside the scope (cancelled, panicked) is still recorded into it.
-    Scoped(Monitor),
-}
-
-/// The target of a request starting now, or `None` when nothing records.
-#[inline]
-pub(crate) fn request_target() -> Option<Target> {
-    let flags = SWITCHES.flags.load(Ordering::Relaxed);
-    if flags & SCOPES != 0 {
-        let scoped = SCOPED.try_with(|s| s.try_borrow().ok().and_then(|s| s.clone()));
-        if let Ok(Some(scoped)) = scoped {
-            return scoped.shared.enabled.then_some(Target::Scoped(scoped));
-        }
-    }
-    (flags & GLOBAL_ON != 0).then_some(Target::Global)
-}
-
-/// Records the request that `make` describes into its target.
-#[inline]
-pub(crate) fn record_request(target: Target, make: impl FnOnce() -> RequestRecord) {
-    match target {
-        Target::Scoped(m) => m.push_with(|| Record::Request(make())),
-        Target::Global => push_global(|| Record::Request(make())),
-    }
-}
-
-/// Pushes to the global monitor (the request started with it as its target), through
-/// the thread's cached copy.
-#[inline]
-fn push_global(make: impl FnOnce() -> Record) {
-    let generation = SWITCHES.generation.load(Ordering::Acquire);
-    let mut make = Some(make);
-    let _ = CACHED.try_with(|cache| {
-        if let Ok(mut cache) = cache.try_borrow_mut() {
-            if let Some(monitor) = cached_global(&mut cache, generation) {
-                if let Some(make) = make.take() {
-                    monitor.push_with(make);
-                }
-            }
-        }
-    });
-    if let Some(make) = make {
-        // Thread teardown or re-entry, or no global any more: the global itself.
-        if let Some(monitor) = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            monitor.push_with(make);
-        }
-    }
-}
-
-/// Records a point into the current monitor (scoped or global); without one nothing
-/// is recorded (and that is logged once).
-pub fn record(point: Point) {
-    with_current(|m| match m {
-        Some(m) => m.record(point),
-        None if SWITCHES.flags.load(Ordering::Relaxed) & QUIET == 0 => warn_nothing_records(),
-        None => {}
-    });
-}
-
-/// The current monitor (scoped or global), if any.
-pub fn current() -> Option<Monitor> {
-    with_current(|m| m.cloned())
-}
-
-pin_project_lite::pin_project! {
-    /// A future run with a given monitor as the current one; see [`Monitor::scope`].
-    #[must_use = "futures do nothing unless awaited"]
-    pub struct Scoped<F> {
-        #[pin]
-        inner: F,
-        monitor: Option<Monitor>,
-    }
-}
-
-impl<F: Future> Future for Scoped<F> {
-    type Output = F::Output;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let _guard = SlotGuard::enter(&SCOPED, this.monitor);
-        this.inner.poll(cx)
     }
 }
 
@@ -675,28 +336,23 @@ impl MonitorBuilder {
             tasks.push(task);
         }
         let (control_tx, control_rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared {
-            enabled: true,
-            queue: ArrayQueue::new(config.queue_capacity),
-            wake_threshold: config.batch_size.min(config.queue_capacity),
-            wake_check_mask: ((config.batch_size / 8).next_power_of_two().clamp(1, 64) - 1) as u32,
-            wake: Padded(Notify::new()),
-            closed: AtomicBool::new(false),
-            counters: MonitorCounters::default(),
-            control: Some(control_tx),
-            sinks: queues,
-            shutdown_timeout: Config::duration(config.shutdown_timeout),
-        });
-        let service = config.service.clone().map(Text::from);
-        let worker = Worker::new(
-            shared.clone(),
-            control_rx,
-            tasks,
-            service,
-            Config::duration(config.flushing_period),
-            config.batch_size,
-        );
-        runtime.spawn(worker.run());
-        Ok(Monitor { shared })
+        let records = Arc::new(RecordQueue::new(config.queue_capacity, config.batch_size));
+        let shutdown_timeout = Config::duration(config.shutdown_timeout);
+        let settings = Settings {
+            period: Config::duration(config.flushing_period),
+            batch_size: config.batch_size,
+            shutdown_timeout,
+            service: config.service.clone().map(Text::from),
+        };
+        let flusher = Flusher::new(records.clone(), queues.clone(), tasks, control_rx, settings);
+        runtime.spawn(flusher.run());
+        Ok(Monitor {
+            records,
+            handle: Arc::new(Handle {
+                control: Some(control_tx),
+                sinks: queues,
+                shutdown_timeout,
+            }),
+        })
     }
 }

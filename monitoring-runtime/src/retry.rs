@@ -43,7 +43,7 @@ impl RetryPolicy {
             .saturating_mul(1u32.checked_shl(attempt.min(30)).unwrap_or(u32::MAX))
             .min(self.max_delay);
         let half = exp / 2;
-        let jitter = (crate::id::random_u64() % (half.as_nanos() as u64).max(1)) as u32;
+        let jitter = (crate::random::random_u64() % (half.as_nanos() as u64).max(1)) as u32;
         half + Duration::from_nanos(u64::from(jitter))
     }
 }

@@ -8,15 +8,9 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::RwLock;
 use std::time::Duration;
 
 use crate::context::{self, add_time};
-
-/// Timing slots carried inline by every request.
-pub(crate) const SLOTS: usize = 3;
-const NS_BITS: u32 = 48;
-const NS_MAX: u64 = (1 << NS_BITS) - 1;
 
 /// A field timed by `#[timed_field]`: its name and, once used, its id. The macro puts
 /// one in a `static` per timed function.
@@ -47,64 +41,9 @@ impl TimedField {
 
     #[cold]
     fn register(&self) -> u16 {
-        let mut names = NAMES.write().unwrap_or_else(|e| e.into_inner());
-        // Fields of the same name share an id, so they accumulate together.
-        let id = match names.iter().position(|n| *n == self.name) {
-            Some(i) => i + 1,
-            None if names.len() < usize::from(u16::MAX) => {
-                names.push(self.name);
-                names.len()
-            }
-            None => return 0,
-        };
-        let id = id as u16;
+        let id = crate::record::register_field(self.name);
         self.id.store(id, Ordering::Relaxed);
         id
-    }
-}
-
-/// Field names by id - 1.
-static NAMES: RwLock<Vec<&'static str>> = RwLock::new(Vec::new());
-
-/// The name of field `id` (the flusher's side).
-pub(crate) fn name(id: u16, cache: &mut Vec<&'static str>) -> &'static str {
-    let index = usize::from(id) - 1;
-    if index >= cache.len() {
-        cache.clone_from(&NAMES.read().unwrap_or_else(|e| e.into_inner()));
-    }
-    cache[index]
-}
-
-/// A request's inline timings: `id << 48 | nanoseconds` per slot, 0 when free.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Times([u64; SLOTS]);
-
-impl Times {
-    pub(crate) const EMPTY: Times = Times([0; SLOTS]);
-
-    /// Adds `ns` to field `id`; false when every slot holds another field.
-    #[inline]
-    fn add(&mut self, id: u16, ns: u64) -> bool {
-        let tag = u64::from(id) << NS_BITS;
-        for slot in &mut self.0 {
-            if *slot == 0 {
-                *slot = tag | ns.min(NS_MAX);
-                return true;
-            }
-            if *slot & !NS_MAX == tag {
-                *slot = tag | (*slot & NS_MAX).saturating_add(ns).min(NS_MAX);
-                return true;
-            }
-        }
-        false
-    }
-
-    /// `(field id, nanoseconds)` of each used slot, in first-use order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
-        self.0
-            .iter()
-            .take_while(|s| **s != 0)
-            .map(|s| ((s >> NS_BITS) as u16, s & NS_MAX))
     }
 }
 
@@ -183,21 +122,4 @@ impl Drop for FieldTimer {
 pub async fn time_field<F: Future>(key: &'static str, future: F) -> F::Output {
     let _timer = FieldTimer::start(key);
     future.await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slots_accumulate_per_field_and_saturate() {
-        let mut t = Times::default();
-        assert!(t.add(7, 5));
-        assert!(t.add(9, 1));
-        assert!(t.add(7, 10));
-        assert!(t.add(3, NS_MAX));
-        assert!(t.add(3, 1));
-        assert!(!t.add(4, 1), "three slots, a fourth field does not fit");
-        assert_eq!(t.iter().collect::<Vec<_>>(), [(7, 15), (9, 1), (3, NS_MAX)]);
-    }
 }

@@ -1,43 +1,7 @@
-//! Request ids in the seed's style (`<unix seconds>,<uuid4>`) and the cheap randomness
-//! behind them and behind retry jitter.
-//!
-//! The flusher draws 128 random bits from a thread-local wyrand generator (seeded from
-//! std's per-process random hasher keys, about 2 ns a draw) and formats the text; the
-//! request path does neither. Ids need to be unique, not unpredictable.
-
-use std::cell::Cell;
+//! Request ids in the seed's style, `<unix seconds>,<uuid4>`: drawn and formatted by
+//! the flusher for a request that was given none, so the request path does neither.
 
 use crate::point::Text;
-use std::hash::{BuildHasher, Hasher};
-
-thread_local! {
-    static STATE: Cell<u64> = Cell::new(seed());
-}
-
-fn seed() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0),
-    );
-    h.finish()
-}
-
-/// wyrand: passes BigCrush, one multiply per draw.
-pub(crate) fn random_u64() -> u64 {
-    STATE.with(|s| {
-        let x = s.get().wrapping_add(0xa076_1d64_78bd_642f);
-        s.set(x);
-        let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
-        (t as u64) ^ ((t >> 64) as u64)
-    })
-}
-
-pub(crate) fn random_u128() -> u128 {
-    (u128::from(random_u64()) << 64) | u128::from(random_u64())
-}
 
 /// Room [`write_request_id`] needs: 20 digits of seconds, a comma, 36 of uuid.
 pub(crate) const REQUEST_ID_MAX: usize = 57;
@@ -71,7 +35,7 @@ pub(crate) fn format_request_id(timestamp_ns: i64, random: u128) -> Text {
 mod tests {
     #[test]
     fn seed_style_request_id() {
-        let id = super::format_request_id(1_700_000_000_123_456_789, super::random_u128());
+        let id = super::format_request_id(1_700_000_000_123_456_789, crate::random::random_u128());
         let (secs, uuid) = id.split_once(',').unwrap();
         assert_eq!(secs, "1700000000");
         assert_eq!(uuid.len(), 36);

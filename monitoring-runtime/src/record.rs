@@ -1,0 +1,297 @@
+//! What the request path hands to the flusher: a [`Record`] per finished request (or
+//! point recorded directly), the parts it carries (inline timings, the extras box and
+//! its pool, the timed-field name registry) and the bounded lock-free queue it travels
+//! in, with the counters of what was recorded and dropped before the flusher.
+//!
+//! A request record is kept small (one queue slot is copied in and out per request):
+//! two raw clock readings, the status, up to [`SLOTS`] timings inline, the request id if
+//! one was given, and `extras` only when the handler added tags, fields or counters.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
+
+use crossbeam_queue::ArrayQueue;
+use crossbeam_utils::CachePadded;
+use tokio::sync::Notify;
+
+use crate::point::{FieldValue, Point, TagValue, Text};
+use crate::stats::{DropReason, MonitorCounters};
+
+/// What the macro knows about a handler at compile time.
+#[derive(Debug)]
+pub struct RouteMeta {
+    /// `METHOD:/resource`.
+    pub route: &'static str,
+    /// The handler's crate name (the default `service` tag).
+    pub crate_name: &'static str,
+}
+
+/// What travels from the request path to the flusher.
+#[derive(Debug)]
+pub(crate) enum Record {
+    Request(RequestRecord),
+    Point(Point),
+}
+
+impl Record {
+    pub(crate) fn point_count(&self) -> u64 {
+        match self {
+            Record::Request(r) => r.point_count(),
+            Record::Point(_) => 1,
+        }
+    }
+}
+
+/// One finished request.
+#[derive(Debug)]
+pub(crate) struct RequestRecord {
+    pub(crate) route: &'static RouteMeta,
+    /// Raw clock readings (`crate::clock`), scaled by the flusher.
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) status: u16,
+    pub(crate) times: Times,
+    /// The request id given (argument or header); `None`: in the seed's style,
+    /// `<unix seconds>,<uuid4>`, drawn and formatted by the flusher, so the request path
+    /// does neither.
+    pub(crate) request_id: Option<Text>,
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+impl RequestRecord {
+    /// Points this record becomes (`requests`, `errors`, `usages_statistic`).
+    pub(crate) fn point_count(&self) -> u64 {
+        1 + u64::from(self.status >= 400)
+            + u64::from(self.extras.as_ref().is_some_and(|e| !e.usages.is_empty()))
+    }
+}
+
+/// What a request collected beyond the built-in tags and fields. Allocated on first use.
+#[derive(Debug, Default)]
+pub(crate) struct Extras {
+    pub(crate) tags: Vec<(Text, TagValue)>,
+    pub(crate) fields: Vec<(Text, FieldValue)>,
+    pub(crate) usages: Vec<(&'static str, u64)>,
+    /// The error code of a failed request, when the handler gave one.
+    pub(crate) error_code: Option<TagValue>,
+}
+
+/// The extras in `slot`, taken from the pool (or allocated) on first use.
+pub(crate) fn extras_of(slot: &mut Option<Box<Extras>>) -> &mut Extras {
+    slot.get_or_insert_with(|| POOL.pop().unwrap_or_default())
+}
+
+/// Emptied `Extras` (their vectors keep their capacity) handed back by the flusher, so
+/// that a request adding tags or timings allocates nothing in the steady state.
+static POOL: std::sync::LazyLock<ArrayQueue<Box<Extras>>> =
+    std::sync::LazyLock::new(|| ArrayQueue::new(4096));
+
+/// Returns a request's extras to the pool (the flusher calls this).
+pub(crate) fn recycle(mut extras: Box<Extras>) {
+    extras.tags.clear();
+    extras.fields.clear();
+    extras.usages.clear();
+    extras.error_code = None;
+    // Keep pooled boxes small: an unusually large request's vectors are not kept.
+    if extras.tags.capacity() <= 16
+        && extras.fields.capacity() <= 32
+        && extras.usages.capacity() <= 32
+    {
+        let _ = POOL.push(extras);
+    }
+}
+
+/// Timing slots carried inline by every request.
+pub(crate) const SLOTS: usize = 3;
+const NS_BITS: u32 = 48;
+pub(crate) const NS_MAX: u64 = (1 << NS_BITS) - 1;
+
+/// A request's inline timings: `id << 48 | nanoseconds` per slot, 0 when free. Ids
+/// come from [`register_field`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Times([u64; SLOTS]);
+
+impl Times {
+    pub(crate) const EMPTY: Times = Times([0; SLOTS]);
+
+    /// Adds `ns` to field `id`; false when every slot holds another field.
+    #[inline]
+    pub(crate) fn add(&mut self, id: u16, ns: u64) -> bool {
+        let tag = u64::from(id) << NS_BITS;
+        for slot in &mut self.0 {
+            if *slot == 0 {
+                *slot = tag | ns.min(NS_MAX);
+                return true;
+            }
+            if *slot & !NS_MAX == tag {
+                *slot = tag | (*slot & NS_MAX).saturating_add(ns).min(NS_MAX);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// `(field id, nanoseconds)` of each used slot, in first-use order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.0
+            .iter()
+            .take_while(|s| **s != 0)
+            .map(|s| ((s >> NS_BITS) as u16, s & NS_MAX))
+    }
+}
+
+/// Timed-field names by id - 1.
+static NAMES: RwLock<Vec<&'static str>> = RwLock::new(Vec::new());
+
+/// The id of timed field `name` (fields of the same name share one, so they
+/// accumulate together); 0 when the registry is full.
+#[cold]
+pub(crate) fn register_field(name: &'static str) -> u16 {
+    let mut names = NAMES.write().unwrap_or_else(|e| e.into_inner());
+    let id = match names.iter().position(|n| *n == name) {
+        Some(i) => i + 1,
+        None if names.len() < usize::from(u16::MAX) => {
+            names.push(name);
+            names.len()
+        }
+        None => return 0,
+    };
+    id as u16
+}
+
+/// The name of field `id` (the flusher's side), through the flusher's copy of the
+/// registry.
+pub(crate) fn field_name(id: u16, cache: &mut Vec<&'static str>) -> &'static str {
+    let index = usize::from(id) - 1;
+    if index >= cache.len() {
+        cache.clone_from(&NAMES.read().unwrap_or_else(|e| e.into_inner()));
+    }
+    cache[index]
+}
+
+/// The bounded queue between the request path and the flusher, and the counters of
+/// what went into it.
+pub(crate) struct RecordQueue {
+    pub(crate) enabled: bool,
+    queue: ArrayQueue<Record>,
+    wake_threshold: usize,
+    wake_check_mask: u32,
+    /// Wakes the flusher; on its own cache line, since the flusher writes it each time
+    /// it waits.
+    pub(crate) wake: CachePadded<Notify>,
+    closed: AtomicBool,
+    pub(crate) counters: MonitorCounters,
+}
+
+thread_local! {
+    static PUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+impl RecordQueue {
+    /// A queue of `capacity` records that wakes the flusher at `batch_size`.
+    pub(crate) fn new(capacity: usize, batch_size: usize) -> Self {
+        RecordQueue {
+            enabled: true,
+            queue: ArrayQueue::new(capacity),
+            wake_threshold: batch_size.min(capacity),
+            wake_check_mask: ((batch_size / 8).next_power_of_two().clamp(1, 64) - 1) as u32,
+            wake: CachePadded::new(Notify::new()),
+            closed: AtomicBool::new(false),
+            counters: MonitorCounters::default(),
+        }
+    }
+
+    /// A queue that records nothing (a disabled monitor).
+    pub(crate) fn disabled() -> Self {
+        RecordQueue {
+            enabled: false,
+            closed: AtomicBool::new(true),
+            ..RecordQueue::new(1, 1)
+        }
+    }
+
+    /// Pushes the record `make` builds, built right where it goes into the queue (a
+    /// record is ~90 bytes: every move on the way would be a copy). Never blocks: a
+    /// full queue refuses the record and counts it.
+    #[inline]
+    pub(crate) fn push_with(&self, make: impl FnOnce() -> Record) {
+        if !self.enabled {
+            return;
+        }
+        if self.closed.load(Ordering::Relaxed) {
+            self.count_drop(DropReason::AfterShutdown, make().point_count());
+            return;
+        }
+        match self.queue.push(make()) {
+            Ok(()) => {
+                // Looking at the queue's length costs more than the push itself, so
+                // each thread looks every few pushes (up to 64, fewer for small
+                // batches); the periodic flush covers the rest.
+                let n = PUSHES.with(|c| {
+                    let n = c.get().wrapping_add(1);
+                    c.set(n);
+                    n
+                });
+                if n & self.wake_check_mask == 0 && self.queue.len() >= self.wake_threshold {
+                    self.wake.notify_one();
+                }
+            }
+            Err(record) => {
+                self.count_drop(DropReason::QueueFull, record.point_count());
+                self.wake.notify_one();
+            }
+        }
+    }
+
+    /// The next record, if any (the flusher's side).
+    pub(crate) fn pop(&self) -> Option<Record> {
+        self.queue.pop()
+    }
+
+    /// Records waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Refuses further records (counted as `after_shutdown`).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// Counts points dropped before reaching the flusher; logs the first of each reason.
+    #[cold]
+    pub(crate) fn count_drop(&self, reason: DropReason, points: u64) {
+        if self.count_drop_unlogged(reason, points) {
+            tracing::warn!(
+                target: "monitoring",
+                reason = reason.as_str(),
+                "monitoring points dropped before reaching the flusher (counted in stats; logged once)"
+            );
+        }
+    }
+
+    /// Counts points dropped before reaching the flusher, for a caller that logs them
+    /// itself; true the first time `reason` is seen.
+    pub(crate) fn count_drop_unlogged(&self, reason: DropReason, points: u64) -> bool {
+        let c = &self.counters;
+        c.recorded.fetch_add(points, Ordering::Relaxed);
+        c.dropped.add(reason, points)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_accumulate_per_field_and_saturate() {
+        let mut t = Times::default();
+        assert!(t.add(7, 5));
+        assert!(t.add(9, 1));
+        assert!(t.add(7, 10));
+        assert!(t.add(3, NS_MAX));
+        assert!(t.add(3, 1));
+        assert!(!t.add(4, 1), "three slots, a fourth field does not fit");
+        assert_eq!(t.iter().collect::<Vec<_>>(), [(7, 15), (9, 1), (3, NS_MAX)]);
+    }
+}
