@@ -89,6 +89,8 @@ fn installed(binary: &str) -> bool {
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(binary).is_file()))
 }
 
+// The benchmark's scenarios in the order they run, read top to bottom.
+#[allow(clippy::too_many_lines)]
 fn main() {
     if !installed("influxd") || !installed("victoria-metrics") {
         eprintln!("end_to_end: influxd and victoria-metrics are needed (scripts/test.sh installs them); skipped");

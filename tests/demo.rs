@@ -12,6 +12,8 @@ mod handlers;
 use monitoring::Config;
 use serde_json::Value;
 
+// One end-to-end scenario, read top to bottom.
+#[allow(clippy::too_many_lines)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_points_stored_in_influxdb_match_what_was_sent() {
     let influx = common::Influx1::start().await;

@@ -1,5 +1,6 @@
-//! The derive input model: a struct with named fields and its `#[usage(..)]` /
-//! `#[point(..)]` attributes. Every error of an input is collected and reported at once.
+//! Parsing the derives' input: a struct with named fields and its `#[usage(..)]` /
+//! `#[point(..)]` attributes, as written (checks are `valid.rs`'s). Every error of an
+//! input is collected and reported at once.
 
 use syn::{Data, DeriveInput, Error, Fields, Ident, LitStr, Path, Result, Type};
 
@@ -83,6 +84,8 @@ impl Errors {
 }
 
 impl<'a> Container<'a> {
+    /// The struct's attributes and named fields; `None` (with an error pushed) for
+    /// anything else.
     pub(crate) fn from_ast(
         input: &'a DeriveInput,
         derive: Derive,
@@ -105,89 +108,103 @@ impl<'a> Container<'a> {
             ));
             return None;
         };
-        let mut attrs = ContainerAttrs::default();
-        for attr in &input.attrs {
-            if !attr.path().is_ident(derive.attr()) {
-                continue;
-            }
-            let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("crate") {
-                    if attrs.krate.is_some() {
-                        return Err(meta.error("expected only a single `crate` argument"));
-                    }
-                    let lit: LitStr = meta.value()?.parse()?;
-                    attrs.krate = Some(lit.parse()?);
-                    Ok(())
-                } else if derive == Derive::Point && meta.path.is_ident("series") {
-                    if attrs.series.is_some() {
-                        return Err(meta.error("expected only a single `series` argument"));
-                    }
-                    attrs.series = Some(meta.value()?.parse()?);
-                    Ok(())
-                } else {
-                    let expected = match derive {
-                        Derive::Usage => "`crate`",
-                        Derive::Point => "`series` or `crate`",
-                    };
-                    Err(meta.error(format!(
-                        "unknown `{}` container attribute, expected {expected}",
-                        derive.attr()
-                    )))
-                }
-            });
-            if let Err(e) = result {
-                errors.push(e);
-            }
-        }
-        let mut fields = Vec::new();
-        for field in &named.named {
-            let mut fa = FieldAttrs::default();
-            for attr in &field.attrs {
-                if !attr.path().is_ident(derive.attr()) {
-                    continue;
-                }
-                let result = attr.parse_nested_meta(|meta| {
-                    let flag = |set: &mut bool, name: &str| {
-                        if *set {
-                            Err(meta.error(format!("duplicate `{name}` attribute")))
-                        } else {
-                            *set = true;
-                            Ok(())
-                        }
-                    };
-                    if meta.path.is_ident("rename") {
-                        if fa.rename.is_some() {
-                            return Err(meta.error("expected only a single `rename` argument"));
-                        }
-                        fa.rename = Some(meta.value()?.parse()?);
-                        Ok(())
-                    } else if meta.path.is_ident("skip") {
-                        flag(&mut fa.skip, "skip")
-                    } else if derive == Derive::Point && meta.path.is_ident("tag") {
-                        flag(&mut fa.tag, "tag")
-                    } else if derive == Derive::Point && meta.path.is_ident("timestamp") {
-                        flag(&mut fa.timestamp, "timestamp")
-                    } else {
-                        let expected = match derive {
-                            Derive::Usage => "`rename` or `skip`",
-                            Derive::Point => "`tag`, `timestamp`, `rename` or `skip`",
-                        };
-                        Err(meta.error(format!(
-                            "unknown `{}` field attribute, expected {expected}",
-                            derive.attr()
-                        )))
-                    }
-                });
-                if let Err(e) = result {
-                    errors.push(e);
-                }
-            }
-            fields.push(Field {
+        let attrs = container_attrs(input, derive, errors);
+        let fields = (named.named.iter())
+            .map(|field| Field {
                 ident: field.ident.as_ref().expect("named field"),
                 ty: &field.ty,
-                attrs: fa,
-            });
-        }
+                attrs: field_attrs(field, derive, errors),
+            })
+            .collect();
         Some(Container { attrs, fields })
     }
+}
+
+/// The derive's own container attributes (`#[point(series = "..", crate = "..")]`).
+pub(crate) fn container_attrs(
+    input: &DeriveInput,
+    derive: Derive,
+    errors: &mut Errors,
+) -> ContainerAttrs {
+    let mut attrs = ContainerAttrs::default();
+    for attr in &input.attrs {
+        if !attr.path().is_ident(derive.attr()) {
+            continue;
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                if attrs.krate.is_some() {
+                    return Err(meta.error("expected only a single `crate` argument"));
+                }
+                let lit: LitStr = meta.value()?.parse()?;
+                attrs.krate = Some(lit.parse()?);
+                Ok(())
+            } else if derive == Derive::Point && meta.path.is_ident("series") {
+                if attrs.series.is_some() {
+                    return Err(meta.error("expected only a single `series` argument"));
+                }
+                attrs.series = Some(meta.value()?.parse()?);
+                Ok(())
+            } else {
+                let expected = match derive {
+                    Derive::Usage => "`crate`",
+                    Derive::Point => "`series` or `crate`",
+                };
+                Err(meta.error(format!(
+                    "unknown `{}` container attribute, expected {expected}",
+                    derive.attr()
+                )))
+            }
+        });
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    }
+    attrs
+}
+
+/// One field's attributes (`#[point(tag)]`, `#[usage(rename = "..")]`, ...).
+fn field_attrs(field: &syn::Field, derive: Derive, errors: &mut Errors) -> FieldAttrs {
+    let mut fa = FieldAttrs::default();
+    for attr in &field.attrs {
+        if !attr.path().is_ident(derive.attr()) {
+            continue;
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            let flag = |set: &mut bool, name: &str| {
+                if *set {
+                    Err(meta.error(format!("duplicate `{name}` attribute")))
+                } else {
+                    *set = true;
+                    Ok(())
+                }
+            };
+            if meta.path.is_ident("rename") {
+                if fa.rename.is_some() {
+                    return Err(meta.error("expected only a single `rename` argument"));
+                }
+                fa.rename = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if meta.path.is_ident("skip") {
+                flag(&mut fa.skip, "skip")
+            } else if derive == Derive::Point && meta.path.is_ident("tag") {
+                flag(&mut fa.tag, "tag")
+            } else if derive == Derive::Point && meta.path.is_ident("timestamp") {
+                flag(&mut fa.timestamp, "timestamp")
+            } else {
+                let expected = match derive {
+                    Derive::Usage => "`rename` or `skip`",
+                    Derive::Point => "`tag`, `timestamp`, `rename` or `skip`",
+                };
+                Err(meta.error(format!(
+                    "unknown `{}` field attribute, expected {expected}",
+                    derive.attr()
+                )))
+            }
+        });
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    }
+    fa
 }

@@ -1,10 +1,9 @@
-//! Argument grammar of `#[monitored(...)]` and `#[timed_field(...)]`.
+//! Parsing the arguments of `#[monitored(...)]` and `#[timed_field(...)]`: their
+//! grammar only (what the values mean is checked in `valid.rs`).
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Error, Expr, LitStr, Path, Result, Token};
-
-use crate::valid;
 
 mod kw {
     syn::custom_keyword!(route);
@@ -34,9 +33,7 @@ impl Parse for MonitoredArgs {
                     ));
                 }
                 input.parse::<Token![=]>()?;
-                let lit: LitStr = input.parse()?;
-                valid::route(&lit)?;
-                route = Some(lit);
+                route = Some(input.parse::<LitStr>()?);
             } else if lookahead.peek(kw::request_id) {
                 let key: kw::request_id = input.parse()?;
                 if request_id.is_some() {
@@ -90,8 +87,6 @@ impl Parse for TimedFieldArgs {
             return Err(lookahead.error());
         }
         let name: LitStr = input.parse()?;
-        valid::name(&name.value(), name.span(), valid::NameKind::Field)?;
-        valid::not_built_in(&name.value(), name.span())?;
         let mut krate = None;
         while !input.is_empty() {
             input.parse::<Token![,]>()?;

@@ -1,14 +1,17 @@
 //! Procedural macros of the [`monitoring`](https://docs.rs/monitoring) crate. Use them
 //! through `monitoring`, which re-exports them with their documentation.
 //!
-//! | macro | argument grammar | expansion |
-//! |---|---|---|
-//! | `#[monitored]` | `attr.rs` | `expand/monitored.rs` |
-//! | `#[timed_field]` | `attr.rs` | `expand/timed_field.rs` |
-//! | `#[derive(UsageStatistics)]` | `ast.rs` | `expand/usage.rs` |
-//! | `#[derive(MonitoringPoint)]` | `ast.rs` | `expand/point.rs` |
+//! Each macro runs parse → validate → expand: its input is parsed as written, every
+//! check runs and their errors are reported together, and only a checked model is
+//! expanded (pure code generation). A failed derive still emits a stand-in impl, so a
+//! user sees its errors and not a cascade; a failed attribute emits the item unchanged.
 //!
-//! Checks shared by all of them (routes, names) live in `valid.rs`.
+//! | macro | parse | validate | expand |
+//! |---|---|---|---|
+//! | `#[monitored]` | `attr.rs` | `valid::monitored` | `expand/monitored.rs` |
+//! | `#[timed_field]` | `attr.rs` | `valid::timed_field` | `expand/timed_field.rs` |
+//! | `#[derive(UsageStatistics)]` | `ast.rs` | `valid::usage` | `expand/usage.rs` |
+//! | `#[derive(MonitoringPoint)]` | `ast.rs` | `valid::point` | `expand/point.rs` |
 
 mod ast;
 mod attr;
@@ -34,16 +37,12 @@ pub fn timed_field(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(UsageStatistics, attributes(usage))]
 pub fn derive_usage_statistics(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    expand::usage::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::usage::derive(&input).into()
 }
 
 /// Turns a struct into a point of a custom series.
 #[proc_macro_derive(MonitoringPoint, attributes(point))]
 pub fn derive_monitoring_point(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    expand::point::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::point::derive(&input).into()
 }

@@ -1,13 +1,20 @@
-//! Compile-time checks of routes and series, tag and field names.
+//! Every compile-time check, between parsing and expansion: routes, series, tag and
+//! field names, the shape of a monitored function, the members of the derives. Each
+//! macro's checks run in full and their errors are reported together; what passes is
+//! a checked model that the expansion turns into code without further checks.
 
-use syn::{Error, LitStr, Result};
+use syn::{DeriveInput, Error, Ident, ItemFn, LitStr, Result, Type};
+
+use crate::ast::{Container, Errors};
+use crate::attr::{MonitoredArgs, TimedFieldArgs};
 
 /// HTTP methods a route may start with.
 const METHODS: [&str; 9] = [
     "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
 ];
 
-/// Names the runtime writes itself on `requests` / `errors` points.
+/// Names the runtime writes itself on `requests` / `errors` points: the same list as
+/// the runtime's `schema.rs` (a unit test below compares them).
 pub(crate) const BUILT_IN: [&str; 6] = [
     "service",
     "route",
@@ -136,4 +143,171 @@ pub(crate) fn not_built_in(value: &str, span: proc_macro2::Span) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `#[monitored]`: its route, and a function it can wrap (an `async fn`, or a function
+/// as `#[async_trait]` expands one).
+pub(crate) fn monitored(args: &MonitoredArgs, func: &mut ItemFn) -> Result<()> {
+    let mut errors = Errors::default();
+    if let Err(e) = route(&args.route) {
+        errors.push(e);
+    }
+    if func.sig.asyncness.is_none() && crate::expand::async_trait_block(&mut func.block).is_none() {
+        errors.push(Error::new(
+            func.sig.fn_token.span,
+            "`#[monitored]` can only be used on an `async fn` (or a function expanded by `#[async_trait]`)",
+        ));
+    }
+    errors.finish()
+}
+
+/// `#[timed_field]`: a field name a request's point can take.
+pub(crate) fn timed_field(args: &TimedFieldArgs) -> Result<()> {
+    let (value, span) = (args.name.value(), args.name.span());
+    name(&value, span, NameKind::Field)?;
+    not_built_in(&value, span)
+}
+
+/// A counter of `#[derive(UsageStatistics)]`, checked.
+pub(crate) struct Counter<'a> {
+    pub(crate) name: String,
+    pub(crate) ident: &'a Ident,
+}
+
+const UNSIGNED: [&str; 5] = ["u8", "u16", "u32", "u64", "usize"];
+
+/// `#[derive(UsageStatistics)]`: unsigned counters with valid, distinct names.
+pub(crate) fn usage<'a>(container: &Container<'a>, errors: &mut Errors) -> Vec<Counter<'a>> {
+    let mut counters: Vec<Counter<'a>> = Vec::new();
+    for field in container.fields.iter().filter(|f| !f.attrs.skip) {
+        if !is_unsigned(field.ty) {
+            errors.push(Error::new_spanned(
+                field.ty,
+                "a usage counter must be an unsigned integer (`u8`, `u16`, `u32`, `u64` or `usize`); skip other fields with #[usage(skip)]",
+            ));
+            continue;
+        }
+        let (name, span) = field.name();
+        if let Err(e) = self::name(&name, span, NameKind::Field) {
+            errors.push(e);
+        } else if counters.iter().any(|c| c.name == name) {
+            errors.push(Error::new(span, format!("duplicate counter name `{name}`")));
+        } else {
+            counters.push(Counter {
+                name,
+                ident: field.ident,
+            });
+        }
+    }
+    counters
+}
+
+fn is_unsigned(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .get_ident()
+            .is_some_and(|i| UNSIGNED.iter().any(|u| i == u)),
+        _ => false,
+    }
+}
+
+/// `#[derive(MonitoringPoint)]`, checked: its series, at most one timestamp, and tags
+/// and fields with valid, distinct names (at least one field).
+pub(crate) struct PointModel<'a> {
+    pub(crate) series: LitStr,
+    pub(crate) timestamp: Option<&'a Ident>,
+    pub(crate) members: Vec<Member<'a>>,
+}
+
+/// A tag or field of a [`PointModel`].
+pub(crate) struct Member<'a> {
+    pub(crate) name: String,
+    pub(crate) ident: &'a Ident,
+    pub(crate) ty: &'a Type,
+    pub(crate) tag: bool,
+}
+
+/// Checks a `#[derive(MonitoringPoint)]` input; `None` when something is wrong (the
+/// errors are in `errors`).
+pub(crate) fn point<'a>(
+    input: &DeriveInput,
+    container: &Container<'a>,
+    errors: &mut Errors,
+) -> Option<PointModel<'a>> {
+    let series = container.attrs.series.clone();
+    match &series {
+        Some(lit) => {
+            if let Err(e) = name(&lit.value(), lit.span(), NameKind::Series) {
+                errors.push(e);
+            }
+        }
+        None => errors.push(Error::new(
+            input.ident.span(),
+            "missing series name: add #[point(series = \"...\")] to the struct",
+        )),
+    }
+    let mut timestamp = None;
+    let mut members: Vec<Member<'a>> = Vec::new();
+    for field in container.fields.iter().filter(|f| !f.attrs.skip) {
+        let a = &field.attrs;
+        if a.timestamp {
+            if a.tag || a.rename.is_some() {
+                errors.push(Error::new(
+                    field.ident.span(),
+                    "a `timestamp` field cannot also be a `tag` or be renamed",
+                ));
+            } else if timestamp.is_some() {
+                errors.push(Error::new(
+                    field.ident.span(),
+                    "expected only a single `timestamp` field",
+                ));
+            } else {
+                timestamp = Some(field.ident);
+            }
+            continue;
+        }
+        let (name, span) = field.name();
+        let kind = if a.tag {
+            NameKind::Tag
+        } else {
+            NameKind::Field
+        };
+        if let Err(e) = self::name(&name, span, kind) {
+            errors.push(e);
+        } else if members.iter().any(|m| m.name == name && m.tag == a.tag) {
+            errors.push(Error::new(span, format!("duplicate name `{name}`")));
+        } else {
+            members.push(Member {
+                name,
+                ident: field.ident,
+                ty: field.ty,
+                tag: a.tag,
+            });
+        }
+    }
+    if !members.iter().any(|m| !m.tag) {
+        errors.push(Error::new(
+            input.ident.span(),
+            "a point needs at least one field: mark only some members #[point(tag)]",
+        ));
+    }
+    Some(PointModel {
+        series: series?,
+        timestamp,
+        members,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn built_in_names_are_the_runtimes() {
+        let runtime = [
+            monitoring_runtime::__private::BUILTIN_TAGS.as_slice(),
+            monitoring_runtime::__private::BUILTIN_FIELDS.as_slice(),
+        ]
+        .concat();
+        assert_eq!(super::BUILT_IN.as_slice(), runtime);
+    }
 }

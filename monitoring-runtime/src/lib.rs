@@ -88,6 +88,7 @@ pub mod __private {
     pub use crate::point::now_ns;
     pub use crate::record::RouteMeta;
     pub use crate::request::{monitored, monitored_with_id, request_id_arg};
+    pub use crate::schema::{BUILTIN_FIELDS, BUILTIN_TAGS};
     pub use crate::switches::monitoring_on;
     pub use crate::timing::TimedField;
     pub use crate::{

@@ -37,9 +37,9 @@ pub(crate) const ERRORS: &str = "errors";
 pub(crate) const USAGES: &str = "usages_statistic";
 
 /// Tags the runtime writes on a request's points.
-pub(crate) const BUILTIN_TAGS: [&str; 4] = ["service", "route", "status_code", "error_code"];
+pub const BUILTIN_TAGS: [&str; 4] = ["service", "route", "status_code", "error_code"];
 /// Fields the runtime writes on a request's points.
-pub(crate) const BUILTIN_FIELDS: [&str; 2] = ["request_id", "execution_time"];
+pub const BUILTIN_FIELDS: [&str; 2] = ["request_id", "execution_time"];
 
 /// Where a batch's records go: points written at `points[*used..]` (slots left from an
 /// earlier batch are reused, their vectors keeping their capacity), and, when every

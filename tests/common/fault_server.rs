@@ -163,6 +163,8 @@ impl Drop for FaultServer {
     }
 }
 
+// Test infrastructure: one connection's request loop, read top to bottom.
+#[allow(clippy::too_many_lines)]
 async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     raw: Option<std::net::TcpStream>,

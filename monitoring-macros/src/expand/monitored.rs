@@ -5,30 +5,32 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Error, ItemFn, ReturnType};
+use syn::{ItemFn, ReturnType};
 
 use crate::attr::{self, MonitoredArgs};
 use crate::expand::{async_trait_block, parse_fn, with_fallback};
+use crate::valid;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = match syn::parse2::<MonitoredArgs>(args) {
         Ok(args) => args,
         Err(e) => return with_fallback(e, item),
     };
-    let func = match parse_fn(
+    let mut func = match parse_fn(
         &item,
         "`#[monitored]` can only be used on an `async fn` handler",
     ) {
         Ok(func) => func,
         Err(fallback) => return fallback,
     };
-    match expand_fn(&args, func) {
-        Ok(tokens) => tokens,
-        Err(e) => with_fallback(e, item),
+    if let Err(e) = valid::monitored(&args, &mut func) {
+        return with_fallback(e, item);
     }
+    expand_fn(&args, func)
 }
 
-fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream> {
+/// Wraps a checked `async fn` (or `#[async_trait]` function) in the monitored future.
+fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> TokenStream {
     let krate = attr::krate(&args.krate);
     let route = &args.route;
     // Unmappable return types are reported on the return type.
@@ -107,13 +109,8 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> syn::Result<TokenStream>
                 #call.await
             }
         };
-    } else {
-        return Err(Error::new(
-            func.sig.fn_token.span,
-            "`#[monitored]` can only be used on an `async fn` (or a function expanded by `#[async_trait]`)",
-        ));
     }
-    Ok(quote!(#func))
+    quote!(#func)
 }
 
 /// `impl Trait` cannot be named in a `let`, so such bodies keep an inferred type.

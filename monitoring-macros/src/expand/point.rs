@@ -5,105 +5,59 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Error};
+use syn::DeriveInput;
 
 use crate::ast::{Container, Derive, Errors};
 use crate::attr;
-use crate::valid::{self, NameKind};
+use crate::valid::{self, Member, PointModel};
 
-pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+/// Parse, check, expand; on errors, the errors and a stand-in impl (so a caller's
+/// `.record()` adds no second, confusing error).
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     let mut errors = Errors::default();
-    let Some(container) = Container::from_ast(input, Derive::Point, &mut errors) else {
-        errors.finish()?;
-        unreachable!("an error was pushed");
-    };
-    let krate = attr::krate(&container.attrs.krate);
-    let series = match &container.attrs.series {
-        Some(lit) => {
-            if let Err(e) = valid::name(&lit.value(), lit.span(), NameKind::Series) {
-                errors.push(e);
-            }
-            Some(lit.clone())
+    let container = Container::from_ast(input, Derive::Point, &mut errors);
+    let krate = attr::krate(&container.as_ref().and_then(|c| c.attrs.krate.clone()));
+    let model = container
+        .as_ref()
+        .and_then(|c| valid::point(input, c, &mut errors));
+    match (errors.finish(), model) {
+        (Ok(()), Some(model)) => expand(input, &krate, &model),
+        (result, _) => {
+            let error = result.err().map(syn::Error::into_compile_error);
+            let stand_in = stand_in(input, &krate);
+            quote!(#error #stand_in)
         }
-        None => {
-            errors.push(Error::new(
-                input.ident.span(),
-                "missing series name: add #[point(series = \"...\")] to the struct",
-            ));
-            None
-        }
-    };
-    let mut timestamp = None;
-    let mut statements = Vec::new();
-    let mut field_count = 0;
-    let mut seen: Vec<(String, bool)> = Vec::new();
-    for field in &container.fields {
-        let a = &field.attrs;
-        if a.skip {
-            continue;
-        }
-        let ident = field.ident;
-        if a.timestamp {
-            if a.tag || a.rename.is_some() {
-                errors.push(Error::new(
-                    ident.span(),
-                    "a `timestamp` field cannot also be a `tag` or be renamed",
-                ));
-            } else if timestamp.is_some() {
-                errors.push(Error::new(
-                    ident.span(),
-                    "expected only a single `timestamp` field",
-                ));
-            } else {
-                timestamp =
-                    Some(quote!(#krate::__private::ToTimestamp::to_timestamp_ns(&self.#ident)));
-            }
-            continue;
-        }
-        let (name, span) = field.name();
-        let kind = if a.tag {
-            NameKind::Tag
+    }
+}
+
+fn expand(input: &DeriveInput, krate: &TokenStream, model: &PointModel<'_>) -> TokenStream {
+    let statements = model.members.iter().map(|member| {
+        let Member {
+            name,
+            ident,
+            ty,
+            tag,
+        } = member;
+        let (convert, add) = if *tag {
+            (quote!(ToTagValue::to_tag_value), quote!(add_tag))
         } else {
-            NameKind::Field
+            (quote!(ToFieldValue::to_field_value), quote!(add_field))
         };
-        if let Err(e) = valid::name(&name, span, kind) {
-            errors.push(e);
-            continue;
+        let value = quote_spanned!(ty.span()=> #krate::__private::#convert(&self.#ident));
+        quote! {
+            if let ::core::option::Option::Some(__v) = #value {
+                __monitoring_point.#add(#name, __v);
+            }
         }
-        if seen.iter().any(|(n, tag)| *n == name && *tag == a.tag) {
-            errors.push(Error::new(span, format!("duplicate name `{name}`")));
-            continue;
-        }
-        seen.push((name.clone(), a.tag));
-        if a.tag {
-            let convert = quote_spanned!(field.ty.span()=> #krate::__private::ToTagValue::to_tag_value(&self.#ident));
-            statements.push(quote! {
-                if let ::core::option::Option::Some(__v) = #convert {
-                    __monitoring_point.add_tag(#name, __v);
-                }
-            });
-        } else {
-            field_count += 1;
-            let convert = quote_spanned!(field.ty.span()=> #krate::__private::ToFieldValue::to_field_value(&self.#ident));
-            statements.push(quote! {
-                if let ::core::option::Option::Some(__v) = #convert {
-                    __monitoring_point.add_field(#name, __v);
-                }
-            });
-        }
-    }
-    if field_count == 0 {
-        errors.push(Error::new(
-            input.ident.span(),
-            "a point needs at least one field: mark only some members #[point(tag)]",
-        ));
-    }
-    errors.finish()?;
-    let series = series.expect("checked above");
-    let timestamp = timestamp.unwrap_or_else(|| quote!(#krate::__private::now_ns()));
+    });
+    let timestamp = match model.timestamp {
+        Some(ident) => quote!(#krate::__private::ToTimestamp::to_timestamp_ns(&self.#ident)),
+        None => quote!(#krate::__private::now_ns()),
+    };
+    let series = &model.series;
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    Ok(quote! {
+    quote! {
         #[automatically_derived]
         impl #impl_generics #krate::__private::MonitoringPoint for #ident #ty_generics #where_clause {
             const SERIES: &'static str = #series;
@@ -113,5 +67,20 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
                 __monitoring_point
             }
         }
-    })
+    }
+}
+
+/// What a failed derive emits next to its errors: never run (the crate does not build).
+fn stand_in(input: &DeriveInput, krate: &TokenStream) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::MonitoringPoint for #ident #ty_generics #where_clause {
+            const SERIES: &'static str = "";
+            fn to_point(&self) -> #krate::__private::Point {
+                ::core::unreachable!()
+            }
+        }
+    }
 }

@@ -14,6 +14,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(args) => args,
         Err(e) => return with_fallback(e, item),
     };
+    if let Err(e) = crate::valid::timed_field(&args) {
+        return with_fallback(e, item);
+    }
     let mut func = match parse_fn(
         &item,
         "`#[timed_field]` can only be used on functions; for a block use `monitoring::time_field(\"name\", async { .. })` or `monitoring::FieldTimer`",
