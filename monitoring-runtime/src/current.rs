@@ -99,13 +99,14 @@ pub(crate) enum Target {
 /// The target of a request starting now, or `None` when nothing records.
 #[inline]
 pub(crate) fn request_target() -> Option<Target> {
-    if switches::scopes_used() {
+    let (scopes, global) = switches::targets();
+    if scopes {
         let scoped = SCOPED.try_with(|s| s.try_borrow().ok().and_then(|s| s.clone()));
         if let Ok(Some(scoped)) = scoped {
             return scoped.is_enabled().then_some(Target::Scoped(scoped));
         }
     }
-    switches::global_on().then_some(Target::Global)
+    global.then_some(Target::Global)
 }
 
 /// Records the request that `make` describes into its target.

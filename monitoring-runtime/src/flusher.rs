@@ -37,24 +37,31 @@ pub(crate) enum Control {
     SetPeriod(Duration),
 }
 
+/// What the monitor handle and the flusher share: the record queue the request path
+/// pushes into, the sinks, and the way to send the flusher its orders. One allocation,
+/// so a push from the request path reads one pointer.
+pub(crate) struct Core {
+    pub(crate) records: RecordQueue,
+    pub(crate) sinks: Vec<Arc<SinkQueue>>,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) control: Option<mpsc::UnboundedSender<Control>>,
+}
+
 /// How the flusher paces itself.
 pub(crate) struct Settings {
     pub(crate) period: Duration,
     pub(crate) batch_size: usize,
-    pub(crate) shutdown_timeout: Duration,
     /// The configured `service` tag, if any.
     pub(crate) service: Option<Text>,
 }
 
 pub(crate) struct Flusher {
-    records: Arc<RecordQueue>,
-    sinks: Vec<Arc<SinkQueue>>,
-    /// The sinks' tasks, in the order of `sinks`.
+    core: Arc<Core>,
+    /// The sinks' tasks, in the order of `core.sinks`.
     tasks: Vec<JoinHandle<()>>,
     control: mpsc::UnboundedReceiver<Control>,
     period: Duration,
     batch_size: usize,
-    shutdown_timeout: Duration,
     schema: Schema,
     v1: Encoder,
     v2: Encoder,
@@ -76,11 +83,12 @@ impl Drop for Flusher {
         }
         let queued = self.pop_all();
         if queued > 0 {
-            self.records
+            self.core
+                .records
                 .count_drop_unlogged(DropReason::NotShutDown, queued);
         }
         let why = "the runtime running the flusher ended before Monitor::shutdown() completed";
-        let buffered: u64 = (self.sinks.iter())
+        let buffered: u64 = (self.core.sinks.iter())
             .map(|sink| sink.abandon(DropReason::NotShutDown, why) as u64)
             .sum();
         // One line for the whole loss (the counters have it by sink).
@@ -98,20 +106,17 @@ impl Drop for Flusher {
 
 impl Flusher {
     pub(crate) fn new(
-        records: Arc<RecordQueue>,
-        sinks: Vec<Arc<SinkQueue>>,
+        core: Arc<Core>,
         tasks: Vec<JoinHandle<()>>,
         control: mpsc::UnboundedReceiver<Control>,
         settings: Settings,
     ) -> Self {
         Flusher {
-            records,
-            sinks,
+            core,
             tasks,
             control,
             period: settings.period,
             batch_size: settings.batch_size,
-            shutdown_timeout: settings.shutdown_timeout,
             schema: Schema::new(settings.service),
             v1: Encoder::new(Dialect::V1),
             v2: Encoder::new(Dialect::V2),
@@ -134,8 +139,8 @@ impl Flusher {
                 message = self.control.recv() => match message {
                     Some(Control::Flush { reply }) => {
                         self.drain();
-                        let deadline = Instant::now() + self.shutdown_timeout;
-                        let sinks = self.sinks.clone();
+                        let deadline = Instant::now() + self.core.shutdown_timeout;
+                        let sinks = self.core.sinks.clone();
                         tokio::spawn(async move {
                             let mut complete = true;
                             for sink in sinks {
@@ -154,11 +159,11 @@ impl Flusher {
                         return;
                     }
                     None => {
-                        self.shutdown(Instant::now() + self.shutdown_timeout).await;
+                        self.shutdown(Instant::now() + self.core.shutdown_timeout).await;
                         return;
                     }
                 },
-                _ = self.records.wake.notified() => self.drain(),
+                _ = self.core.records.wake.notified() => self.drain(),
                 _ = tick.tick() => {
                     self.schema.tick();
                     self.drain();
@@ -175,11 +180,11 @@ impl Flusher {
     async fn shutdown(&mut self, deadline: Instant) -> bool {
         self.drain();
         let dropped_before = self.shutdown_drops();
-        for sink in &self.sinks {
+        for sink in &self.core.sinks {
             sink.close(deadline);
         }
         let cutoff = tokio::time::Instant::from_std(deadline + SINK_STOP_GRACE);
-        let sinks = self.sinks.clone();
+        let sinks = self.core.sinks.clone();
         for (mut task, sink) in self.tasks.drain(..).zip(sinks) {
             if tokio::time::timeout_at(cutoff, &mut task).await.is_ok() {
                 continue;
@@ -202,7 +207,9 @@ impl Flusher {
         // A record pushed while shutdown began can no longer reach a sink: count it.
         let late = self.pop_all();
         if late > 0 {
-            self.records.count_drop(DropReason::AfterShutdown, late);
+            self.core
+                .records
+                .count_drop(DropReason::AfterShutdown, late);
         }
         self.shut_down = true;
         self.shutdown_drops() == dropped_before
@@ -211,7 +218,7 @@ impl Flusher {
     /// Empties the queue without delivering it: the number of points it held.
     fn pop_all(&self) -> u64 {
         let mut points = 0;
-        while let Some(record) = self.records.pop() {
+        while let Some(record) = self.core.records.pop() {
             points += record.point_count();
         }
         points
@@ -219,7 +226,7 @@ impl Flusher {
 
     /// Points the sinks dropped at the shutdown deadline so far.
     fn shutdown_drops(&self) -> u64 {
-        let sinks = self.sinks.iter();
+        let sinks = self.core.sinks.iter();
         sinks
             .map(|s| {
                 s.counters
@@ -236,15 +243,16 @@ impl Flusher {
         // every sink takes lines, one batch of points is reused over and over, and
         // plain requests are encoded straight into each dialect's lines.
         let keep_points = self
+            .core
             .sinks
             .iter()
             .any(|s| matches!(s.wants(), Wants::Points));
         let dialects = [Dialect::V1, Dialect::V2].map(|d| {
             !keep_points
-                && (self.sinks.iter()).any(|s| matches!(s.wants(), Wants::Lines(x) if x == d))
+                && (self.core.sinks.iter()).any(|s| matches!(s.wants(), Wants::Lines(x) if x == d))
         });
         loop {
-            let waiting = self.records.len();
+            let waiting = self.core.records.len();
             if waiting == 0 {
                 break;
             }
@@ -263,14 +271,15 @@ impl Flusher {
             // Points in the batch, lines included.
             let mut count = 0;
             while count < self.batch_size {
-                match self.records.pop() {
+                match self.core.records.pop() {
                     Some(record) => count += self.schema.expand(record, &mut batch),
                     None => break,
                 }
             }
             let Batch { used, direct, .. } = batch;
             if count > 0 {
-                self.records
+                self.core
+                    .records
                     .counters
                     .recorded
                     .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
@@ -306,7 +315,7 @@ impl Flusher {
         let mut v1: Option<Arc<Lines>> = None;
         let mut v2: Option<Arc<Lines>> = None;
         let mut issues = EncodeIssues::default();
-        for sink in &self.sinks {
+        for sink in &self.core.sinks {
             let payload = match sink.wants() {
                 Wants::Points => Payload::Points(
                     kept.expect("points are kept when a sink takes them")
@@ -329,7 +338,8 @@ impl Flusher {
         }
         issues.add(&std::mem::take(&mut self.schema.issues));
         if !issues.is_empty() {
-            self.records
+            self.core
+                .records
                 .counters
                 .issues
                 .lock()

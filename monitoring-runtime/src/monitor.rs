@@ -12,40 +12,25 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{Config, InfluxConfig, StorageType};
 use crate::error::Error;
-use crate::flusher::{Control, Flusher, Settings};
+use crate::flusher::{Control, Core, Flusher, Settings};
 use crate::point::{Point, Text};
 use crate::record::{Record, RecordQueue};
-use crate::sink::{self, Plugin, SinkQueue};
+use crate::sink::{self, Plugin};
 use crate::stats::{DropCounts, Stats};
 
 /// The handle to a running monitor. Clones share the same queue and flusher.
 #[derive(Clone)]
 pub struct Monitor {
-    /// What the request path pushes into: its own allocation, so a push reads one
-    /// pointer, as before the handle had anything else.
-    records: Arc<RecordQueue>,
-    handle: Arc<Handle>,
-}
-
-/// What the handle needs besides the queue: the way to the flusher and the sinks.
-struct Handle {
-    control: Option<mpsc::UnboundedSender<Control>>,
-    sinks: Vec<Arc<SinkQueue>>,
-    shutdown_timeout: Duration,
+    core: Arc<Core>,
 }
 
 impl std::fmt::Debug for Monitor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Monitor")
-            .field("enabled", &self.records.enabled)
+            .field("enabled", &self.core.records.enabled)
             .field(
                 "sinks",
-                &self
-                    .handle
-                    .sinks
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>(),
+                &self.core.sinks.iter().map(|s| s.name()).collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -86,18 +71,18 @@ impl Monitor {
     /// A monitor that records nothing (what `send_data_for_monitoring = false` gives).
     pub fn disabled() -> Monitor {
         Monitor {
-            records: Arc::new(RecordQueue::disabled()),
-            handle: Arc::new(Handle {
-                control: None,
+            core: Arc::new(Core {
+                records: RecordQueue::disabled(),
                 sinks: Vec::new(),
                 shutdown_timeout: Duration::ZERO,
+                control: None,
             }),
         }
     }
 
     /// True when this monitor records points.
     pub fn is_enabled(&self) -> bool {
-        self.records.enabled
+        self.core.records.enabled
     }
 
     /// Records a point. Never blocks: if the queue is full the point is dropped and
@@ -109,7 +94,7 @@ impl Monitor {
     /// Pushes the record `make` builds (see [`RecordQueue::push_with`]).
     #[inline]
     pub(crate) fn push_with(&self, make: impl FnOnce() -> Record) {
-        self.records.push_with(make);
+        self.core.records.push_with(make);
     }
 
     /// Writes everything recorded so far to every sink, waiting at most the configured
@@ -129,15 +114,15 @@ impl Monitor {
     /// written or counted. Points recorded afterwards are counted as
     /// [`DropReason::AfterShutdown`](crate::DropReason::AfterShutdown).
     pub async fn shutdown(&self) -> FlushReport {
-        self.records.close();
-        let deadline = Instant::now() + self.handle.shutdown_timeout;
+        self.core.records.close();
+        let deadline = Instant::now() + self.core.shutdown_timeout;
         self.control(|reply| Control::Shutdown { reply, deadline })
             .await
     }
 
     async fn control(&self, message: impl FnOnce(oneshot::Sender<bool>) -> Control) -> FlushReport {
         let (tx, rx) = oneshot::channel();
-        let complete = match &self.handle.control {
+        let complete = match &self.core.control {
             Some(control) if control.send(message(tx)).is_ok() => rx.await.unwrap_or(true),
             _ => true,
         };
@@ -149,19 +134,19 @@ impl Monitor {
 
     /// Changes the flushing period at run time.
     pub fn set_flushing_period(&self, period: Duration) {
-        if let Some(control) = &self.handle.control {
+        if let Some(control) = &self.core.control {
             let _ = control.send(Control::SetPeriod(period.max(Duration::from_millis(1))));
         }
     }
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
-        let c = &self.records.counters;
+        let c = &self.core.records.counters;
         Stats {
             recorded: c.recorded.load(Ordering::Relaxed),
             dropped: c.dropped.snapshot(),
             encode_issues: *c.issues.lock().unwrap_or_else(|e| e.into_inner()),
-            sinks: self.handle.sinks.iter().map(|s| s.stats()).collect(),
+            sinks: self.core.sinks.iter().map(|s| s.stats()).collect(),
         }
     }
 }
@@ -336,23 +321,18 @@ impl MonitorBuilder {
             tasks.push(task);
         }
         let (control_tx, control_rx) = mpsc::unbounded_channel();
-        let records = Arc::new(RecordQueue::new(config.queue_capacity, config.batch_size));
-        let shutdown_timeout = Config::duration(config.shutdown_timeout);
+        let core = Arc::new(Core {
+            records: RecordQueue::new(config.queue_capacity, config.batch_size),
+            sinks: queues,
+            shutdown_timeout: Config::duration(config.shutdown_timeout),
+            control: Some(control_tx),
+        });
         let settings = Settings {
             period: Config::duration(config.flushing_period),
             batch_size: config.batch_size,
-            shutdown_timeout,
             service: config.service.clone().map(Text::from),
         };
-        let flusher = Flusher::new(records.clone(), queues.clone(), tasks, control_rx, settings);
-        runtime.spawn(flusher.run());
-        Ok(Monitor {
-            records,
-            handle: Arc::new(Handle {
-                control: Some(control_tx),
-                sinks: queues,
-                shutdown_timeout,
-            }),
-        })
+        runtime.spawn(Flusher::new(core.clone(), tasks, control_rx, settings).run());
+        Ok(Monitor { core })
     }
 }

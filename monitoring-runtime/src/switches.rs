@@ -44,10 +44,12 @@ pub fn monitoring_on() -> bool {
     false
 }
 
-/// Whether the global monitor records (one relaxed load).
+/// Where a request starting now may be recorded, from one relaxed load: whether
+/// scopes exist, and whether the global monitor records.
 #[inline]
-pub(crate) fn global_on() -> bool {
-    SWITCHES.flags.load(Ordering::Relaxed) & GLOBAL_ON != 0
+pub(crate) fn targets() -> (bool, bool) {
+    let flags = SWITCHES.flags.load(Ordering::Relaxed);
+    (flags & SCOPES != 0, flags & GLOBAL_ON != 0)
 }
 
 /// Whether a `Monitor::scope` was ever made.

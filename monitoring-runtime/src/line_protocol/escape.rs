@@ -124,6 +124,7 @@ impl Encoder {
         }
     }
 
+    #[inline]
     pub(super) fn write_string_field(&mut self, w: &mut Writer, text: &str) {
         let mut text = text;
         if text.len() > MAX_STRING_FIELD_BYTES {

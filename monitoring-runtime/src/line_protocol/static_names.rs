@@ -9,6 +9,7 @@ use crate::point::Text;
 /// Slots of the static-name cache (a power of two).
 pub(super) const STATIC_CACHE: usize = 256;
 
+#[inline(always)]
 fn static_key(s: &'static str) -> (usize, usize) {
     (s.as_ptr() as usize, s.len())
 }
