@@ -58,8 +58,25 @@ struct Request {
     context: ManuallyDrop<RequestContext>,
 }
 
+// The non-generic work of a request lives out of line, in these functions: a handler's
+// future (generic over its body) keeps only the calls and the per-poll context guard,
+// so each monitored handler adds little code of its own (`scripts/codesize.sh`).
 impl Request {
-    #[inline]
+    /// The first poll: where the request is recorded, its id, its start time.
+    #[inline(never)]
+    fn begin(&mut self) {
+        self.started = true;
+        self.target = ManuallyDrop::new(crate::current::request_target());
+        if self.target.is_some() {
+            if self.request_id.is_none() {
+                self.request_id = ManuallyDrop::new(context::take_incoming_id());
+            }
+            self.start = crate::clock::raw();
+        }
+    }
+
+    /// Records the finished request.
+    #[inline(never)]
     fn finish(&mut self, status: Status) {
         let Some(target) = self.target.take() else {
             return;
@@ -81,24 +98,37 @@ impl Request {
     }
 }
 
+impl Request {
+    #[cold]
+    #[inline(never)]
+    fn drop_leftovers(&mut self) {
+        drop(self.request_id.take());
+        drop(self.context.extras.take());
+    }
+
+    /// A request dropped before it completed: cancelled (499) or panicked (500).
+    #[cold]
+    #[inline(never)]
+    fn finish_unfinished(&mut self) {
+        let code = if self.panicked || std::thread::panicking() {
+            STATUS_PANICKED
+        } else {
+            STATUS_CANCELLED
+        };
+        self.finish(Status::code(code));
+    }
+}
+
 impl Drop for Request {
     #[inline]
     fn drop(&mut self) {
         if self.target.is_some() {
-            let code = if self.panicked || std::thread::panicking() {
-                STATUS_PANICKED
-            } else {
-                STATUS_CANCELLED
-            };
-            self.finish(Status::code(code));
+            self.finish_unfinished();
         }
         // Left only by a request that never started recording (or whose recording
-        // found no monitor): drop them here, as the fields are `ManuallyDrop`.
-        if self.request_id.is_some() {
-            drop(self.request_id.take());
-        }
-        if self.context.extras.is_some() {
-            drop(self.context.extras.take());
+        // found no monitor): dropped out of line, as the fields are `ManuallyDrop`.
+        if self.request_id.is_some() || self.context.extras.is_some() {
+            self.drop_leftovers();
         }
     }
 }
@@ -159,14 +189,7 @@ where
         let this = self.project();
         let request = this.request;
         if !request.started {
-            request.started = true;
-            request.target = ManuallyDrop::new(crate::current::request_target());
-            if request.target.is_some() {
-                if request.request_id.is_none() {
-                    request.request_id = ManuallyDrop::new(context::take_incoming_id());
-                }
-                request.start = crate::clock::raw();
-            }
+            request.begin();
         }
         if request.target.is_none() {
             return this.inner.poll(cx);
