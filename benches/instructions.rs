@@ -6,7 +6,10 @@
 //! `monitored_off`, `calls_plain`, `calls_timed`, `tracing`, `autometrics`,
 //! `encode_seed`, `encode_hostile`, `line_protocol_builder`, `influxdb2`,
 //! `line_protocol_builder_hostile`, `influxdb2_hostile`, `encode_gzip_batch` (one line
-//! of a 5,000-line batch, the batch gzipped at level 1 when full). `TIMING=1` prints
+//! of a 5,000-line batch, the batch gzipped at level 1 when full), `byte_scan_seed`,
+//! `byte_scan_hostile` (a straightforward hand-written encoder), `encode_seed_built`
+//! (the `Point` built in the loop), `influxdb2_prebuilt` (a `DataPoint` built once,
+//! written each call). `TIMING=1` prints
 //! the ns per call. `ROUNDS=<k> instructions <a>,<b>,... <N>` interleaves scenarios
 //! (N calls each per round) with a contention probe and prints one line per round:
 //! the probe's ns per step, then each scenario's ns per call.
@@ -93,9 +96,17 @@ enum Scenario {
     LineProtocolBuilderHostile,
     Influxdb2Hostile,
     EncodeGzipBatch,
+    ByteScan,
+    EncodeBuilt,
+    Influxdb2Prebuilt,
 }
 
 mod lines;
+
+thread_local! {
+    /// The seed line as an `influxdb2` `DataPoint`, built once (`influxdb2_prebuilt`).
+    static PREBUILT: influxdb2::models::DataPoint = lines::influxdb2_seed_point();
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -166,7 +177,7 @@ fn setup(name: &str, monitor: &Monitor) -> (Scenario, Vec<Point>) {
         _ => {}
     }
     let points = match name {
-        "encode_hostile" => vec![lines::hostile_point()],
+        "encode_hostile" | "byte_scan_hostile" => vec![lines::hostile_point()],
         "encode_gzip_batch" => lines::batch_points(),
         _ => vec![lines::seed_point()],
     };
@@ -184,6 +195,9 @@ fn setup(name: &str, monitor: &Monitor) -> (Scenario, Vec<Point>) {
         "line_protocol_builder_hostile" => Scenario::LineProtocolBuilderHostile,
         "influxdb2_hostile" => Scenario::Influxdb2Hostile,
         "encode_gzip_batch" => Scenario::EncodeGzipBatch,
+        "byte_scan_seed" | "byte_scan_hostile" => Scenario::ByteScan,
+        "encode_seed_built" => Scenario::EncodeBuilt,
+        "influxdb2_prebuilt" => Scenario::Influxdb2Prebuilt,
         other => panic!("unknown scenario {other}"),
     };
     (scenario, points)
@@ -275,6 +289,19 @@ fn measured_loop(scenario: Scenario, n: u64, points: &[Point], w: &mut Workspace
             Scenario::Influxdb2Hostile => {
                 out.clear();
                 lines::influxdb2_hostile(out);
+            }
+            Scenario::EncodeBuilt => {
+                out.clear();
+                enc.encode(&black_box(lines::seed_point()), out);
+            }
+            Scenario::Influxdb2Prebuilt => {
+                use influxdb2::models::WriteDataPoint;
+                out.clear();
+                PREBUILT.with(|p| p.write_data_point_to(&mut *out).unwrap());
+            }
+            Scenario::ByteScan => {
+                out.clear();
+                lines::byte_scan_line(black_box(point), out);
             }
         }
         black_box(&out);

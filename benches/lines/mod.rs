@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use influxdb_line_protocol::LineProtocolBuilder;
-use monitoring::Point;
+use monitoring::{FieldValue, Point, TagValue};
 
 pub(crate) const TS: i64 = 1_764_000_000_123_456_789;
 pub(crate) const ID: &str = "1764000000,8e2f4d1c-3b6a-4f7e-9c1d-2a5b6c7d8e9f";
@@ -84,6 +84,11 @@ pub(crate) fn line_protocol_builder_seed(out: &mut Vec<u8>) {
 /// The seed line with `influxdb2`'s `DataPoint`.
 pub(crate) fn influxdb2_seed(out: &mut Vec<u8>) {
     use influxdb2::models::WriteDataPoint;
+    influxdb2_seed_point().write_data_point_to(out).unwrap();
+}
+
+/// The seed line as an `influxdb2` `DataPoint`, built.
+pub(crate) fn influxdb2_seed_point() -> influxdb2::models::DataPoint {
     influxdb2::models::DataPoint::builder("requests")
         .tag("route", black_box("POST:/extractor"))
         .tag("service", "luna-handlers")
@@ -95,8 +100,6 @@ pub(crate) fn influxdb2_seed(out: &mut Vec<u8>) {
         .timestamp(TS)
         .build()
         .unwrap()
-        .write_data_point_to(out)
-        .unwrap();
 }
 
 /// The escape-heavy line with `influxdb-line-protocol`'s builder.
@@ -125,4 +128,59 @@ pub(crate) fn influxdb2_hostile(out: &mut Vec<u8>) {
         .unwrap()
         .write_data_point_to(out)
         .unwrap();
+}
+
+/// A straightforward hand-written encoder, the baseline a user could write in a few
+/// minutes: one byte loop per element escaping what the line-protocol spec says (no
+/// policy for line breaks, reserved names or duplicates), `zmij` for floats and `itoa`
+/// for integers, as the encoder itself uses.
+pub(crate) fn byte_scan_line(p: &Point, out: &mut Vec<u8>) {
+    fn escape(out: &mut Vec<u8>, s: &str, special: &[u8]) {
+        for b in s.bytes() {
+            if special.contains(&b) {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+    }
+    let mut ints = itoa::Buffer::new();
+    let mut floats = zmij::Buffer::new();
+    escape(out, p.series(), b", ");
+    for (key, value) in p.tags() {
+        out.push(b',');
+        escape(out, key, b",= ");
+        out.push(b'=');
+        match value {
+            TagValue::Text(t) => escape(out, t, b",= "),
+            TagValue::Int(i) => out.extend_from_slice(ints.format(*i).as_bytes()),
+            TagValue::UInt(u) => out.extend_from_slice(ints.format(*u).as_bytes()),
+            TagValue::Float(f) => out.extend_from_slice(floats.format(*f).as_bytes()),
+            TagValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        }
+    }
+    for (i, (key, value)) in p.fields().iter().enumerate() {
+        out.push(if i == 0 { b' ' } else { b',' });
+        escape(out, key, b",= ");
+        out.push(b'=');
+        match value {
+            FieldValue::Str(s) => {
+                out.push(b'"');
+                escape(out, s, b"\"\\");
+                out.push(b'"');
+            }
+            FieldValue::Int(i) => {
+                out.extend_from_slice(ints.format(*i).as_bytes());
+                out.push(b'i');
+            }
+            FieldValue::UInt(u) => {
+                out.extend_from_slice(ints.format(*u).as_bytes());
+                out.push(b'u');
+            }
+            FieldValue::Float(f) => out.extend_from_slice(floats.format(*f).as_bytes()),
+            FieldValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        }
+    }
+    out.push(b' ');
+    out.extend_from_slice(ints.format(p.timestamp_ns()).as_bytes());
+    out.push(b'\n');
 }
