@@ -179,7 +179,7 @@ pub fn app() -> Router {
         .route("/extractor", post(extractor))
         .route("/handlers/{handler_id}/events", post(events))
         .route("/version", get(version))
-        .layer(monitoring::RequestIdLayer)
+        .layer(monitoring::MonitoringLayer::new())
 }
 
 /// Records the licensing point the seed sends after a license check.

@@ -43,14 +43,17 @@ extern crate self as monitoring;
 // policy's (its table is the encoder's documentation).
 pub use monitoring_runtime::{
     add_field, add_tag, add_time, current, in_request, line_protocol, record, record_usages,
-    time_field, BoxError, Capture, Config, Dialect, DropCounts, DropReason, EncodeIssues, Encoder,
-    Error, FieldTimer, FieldValue, FlushReport, Gzip, InfluxConfig, Monitor, MonitorBuilder,
-    Monitored, MonitoredError, MonitoringPoint, Plugin, Point, ResponseStatus, Scoped, Secret,
-    SinkStats, Stats, Status, StorageType, TagValue, Text, ToFieldValue, ToTagValue, ToTimestamp,
-    UsageStatistics, STATUS_CANCELLED, STATUS_PANICKED,
+    set_error_code, time_field, BoxError, Capture, Config, Dialect, DropCounts, DropReason,
+    EncodeIssues, Encoder, Error, ErrorCode, FieldTimer, FieldValue, FlushReport, Gzip,
+    InfluxConfig, Monitor, MonitorBuilder, Monitored, MonitoredError, MonitoringPoint, Plugin,
+    Point, ResponseStatus, Scoped, Secret, SinkStats, Stats, Status, StorageType, TagValue, Text,
+    ToFieldValue, ToTagValue, ToTimestamp, UsageStatistics, STATUS_CANCELLED, STATUS_PANICKED,
 };
 #[cfg(feature = "axum")]
-pub use monitoring_runtime::{RequestIdLayer, RequestIdService, WithRequestId, REQUEST_ID_HEADERS};
+#[allow(deprecated)]
+pub use monitoring_runtime::{
+    MonitoringLayer, MonitoringService, RequestIdLayer, ResponseFuture, REQUEST_ID_HEADERS,
+};
 
 /// Monitors an async handler. See the README's macro reference.
 ///
@@ -61,7 +64,7 @@ pub use monitoring_runtime::{RequestIdLayer, RequestIdService, WithRequestId, RE
 ///
 /// - `route = "METHOD:/resource"` (required): checked at compile time.
 /// - `request_id = <expr>` (optional): else the `LUNA-Request-Id` / `X-Request-Id`
-///   header (through [`RequestIdLayer`], feature `axum`), else
+///   header (through [`MonitoringLayer`], feature `axum`), else
 ///   generated as `<unix seconds>,<uuid4>`.
 /// - `crate = "path"` (optional): where `monitoring` is, for crates re-exporting it.
 ///

@@ -438,7 +438,7 @@ async fn points_recorded_after_shutdown_are_counted() {
 
 #[cfg(feature = "axum")]
 #[tokio::test]
-async fn the_layer_hands_the_request_id_header_to_the_handler() {
+async fn under_the_layer_a_monitored_handler_records_one_point_with_the_header_id() {
     use tower::ServiceExt;
 
     #[monitored(route = "GET:/with-layer")]
@@ -448,7 +448,7 @@ async fn the_layer_hands_the_request_id_header_to_the_handler() {
     let (monitor, capture) = monitor();
     let app = axum::Router::new()
         .route("/with-layer", axum::routing::get(handler))
-        .layer(monitoring::RequestIdLayer);
+        .layer(monitoring::MonitoringLayer::new());
     for header in ["LUNA-Request-Id", "X-Request-Id"] {
         let request = http::Request::get("/with-layer")
             .header(header, format!("{header}-value"))

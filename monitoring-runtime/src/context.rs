@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use crate::point::{FieldValue, TagValue, Text};
 use crate::record::{extras_of, Extras, Times};
-use crate::switches;
 
 /// What a request collected, kept by its future between polls: timings inline;
 /// `extras` stays `None` until a handler adds something else.
@@ -32,6 +31,9 @@ const ACTIVE: u8 = 1;
 /// [`FLAGS`]: its extras are in [`EXTRAS`] (only once it has added something, so a
 /// request that adds nothing never touches that slot).
 const EXTRAS_HERE: u8 = 2;
+/// [`FLAGS`]: the request being polled is the one `MonitoringLayer` records at the
+/// service boundary: a `#[monitored]` handler inside it records no point of its own.
+const BOUNDARY: u8 = 4;
 
 // The request being polled on this thread, as far as it is plain data: its flags and
 // its inline timings, in two cells that are each always read and written whole. (One
@@ -43,8 +45,6 @@ thread_local! {
     static TIMES: Cell<Times> = const { Cell::new(Times::EMPTY) };
     /// The extras of the request being polled, once [`FLAGS`] has [`EXTRAS_HERE`].
     static EXTRAS: Cell<Option<Box<Extras>>> = const { Cell::new(None) };
-    /// A request id handed down by the tower layer for the next monitored request.
-    static INCOMING_ID: RefCell<Option<Text>> = const { RefCell::new(None) };
 }
 
 /// Moves a request's context into this thread's slots for one poll and back out
@@ -65,12 +65,14 @@ pub(crate) struct RequestGuard<'a> {
 pub(crate) fn enter_request<'a>(
     home: &'a mut RequestContext,
     panicked: &'a mut bool,
+    boundary: bool,
 ) -> RequestGuard<'a> {
     let extras_here = home.extras.is_some();
+    let flags = ACTIVE | if boundary { BOUNDARY } else { 0 };
     let previous_flags = FLAGS.replace(if extras_here {
-        ACTIVE | EXTRAS_HERE
+        flags | EXTRAS_HERE
     } else {
-        ACTIVE
+        flags
     });
     let previous_times = TIMES.replace(home.times);
     let mut previous_extras = None;
@@ -179,6 +181,12 @@ pub(crate) fn with_times(f: impl FnOnce(&mut Times) -> bool) -> bool {
     added
 }
 
+/// True while the request `MonitoringLayer` records is being polled on this thread.
+#[inline]
+pub(crate) fn in_boundary_request() -> bool {
+    FLAGS.get() & BOUNDARY != 0
+}
+
 /// True while a monitored request is being polled on this thread.
 #[inline]
 pub fn in_request() -> bool {
@@ -233,6 +241,18 @@ pub fn add_time(key: impl Into<Text>, elapsed: Duration) {
     });
 }
 
+/// Sets the error code of the current request's `errors` point (tag `error_code`,
+/// default: the status code), for a handler that fails without `#[monitored]`'s
+/// [`MonitoredError`](crate::MonitoredError), e.g. under
+/// [`MonitoringLayer`](crate::MonitoringLayer). A no-op outside a monitored request.
+pub fn set_error_code(code: impl Into<TagValue>) {
+    if !in_request() {
+        return;
+    }
+    let code = code.into();
+    with_context(|extras| extras.error_code = Some(code));
+}
+
 /// Adds counter values to the current request's `usages_statistic` point. Returns false
 /// (and does nothing) outside a monitored request.
 /// Calls its argument with each `(counter name, value)`.
@@ -254,23 +274,4 @@ pub(crate) fn add_usages(counters: CounterVisitor<'_>) -> bool {
         });
     });
     added
-}
-
-/// Takes the request id the tower layer handed down, if any.
-#[inline]
-pub(crate) fn take_incoming_id() -> Option<Text> {
-    // Until the tower layer is used no request looks for a handed-down id.
-    if !switches::layer_used() {
-        return None;
-    }
-    INCOMING_ID
-        .try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut s| s.take()))
-        .ok()
-        .flatten()
-}
-
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) fn enter_incoming_id(home: &mut Option<Text>) -> SlotGuard<'_, Text> {
-    switches::use_layer();
-    SlotGuard::enter(&INCOMING_ID, home)
 }

@@ -30,10 +30,11 @@
 //! | 4 | `stats` | counters and drop reasons |
 //! | 5 | `record`, `sink/` | what the request path hands over (the record, its parts and pools, the queue); where batches go (InfluxDB 2.x/1.x, stdout, file, plugins, capture) |
 //! | 6 | `context`, `schema` | a request's tags, fields and timings while it runs; what a record becomes (series, built-in names) |
-//! | 7 | `timing`, `flusher`, `layer` | `#[timed_field]` and `FieldTimer`; the background loop (batching, dispatch, shutdown); the tower layer |
+//! | 7 | `timing`, `flusher` | `#[timed_field]` and `FieldTimer`; the background loop (batching, dispatch, shutdown) |
 //! | 8 | `monitor` | the handle and its builder |
 //! | 9 | `current` | the global and scoped monitor, the per-thread caches |
-//! | 10 | `request`, `usage`, `series` | the monitored future; estimator counters; custom series |
+//! | 10 | `request`, `usage`, `series` | a monitored request's future (`#[monitored]`); estimator counters; custom series |
+//! | 11 | `layer` | `MonitoringLayer`: every request at the service boundary (feature `axum`) |
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -64,11 +65,14 @@ mod timing;
 mod usage;
 
 pub use config::{Config, InfluxConfig, Secret, StorageType};
-pub use context::{add_field, add_tag, add_time, in_request};
+pub use context::{add_field, add_tag, add_time, in_request, set_error_code};
 pub use current::{current, record, Scoped};
 pub use error::Error;
 #[cfg(feature = "axum")]
-pub use layer::{RequestIdLayer, RequestIdService, WithRequestId, REQUEST_ID_HEADERS};
+#[allow(deprecated)]
+pub use layer::{
+    MonitoringLayer, MonitoringService, RequestIdLayer, ResponseFuture, REQUEST_ID_HEADERS,
+};
 pub use line_protocol::{Dialect, EncodeIssues, Encoder};
 pub use monitor::{FlushReport, Monitor, MonitorBuilder};
 pub use point::{FieldValue, Point, TagValue, Text};
@@ -76,7 +80,7 @@ pub use request::{Monitored, STATUS_CANCELLED, STATUS_PANICKED};
 pub use series::{MonitoringPoint, ToFieldValue, ToTagValue, ToTimestamp};
 pub use sink::{BoxError, Capture, Gzip, Plugin};
 pub use stats::{DropCounts, DropReason, SinkStats, Stats};
-pub use status::{MonitoredError, ResponseStatus, Status};
+pub use status::{ErrorCode, MonitoredError, ResponseStatus, Status};
 pub use timing::{time_field, FieldTimer};
 pub use usage::{record_usages, UsageStatistics};
 

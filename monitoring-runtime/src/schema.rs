@@ -139,6 +139,11 @@ impl Schema {
             route: route.route,
             service: match &self.configured_service {
                 Some(service) => service.clone(),
+                // Routes the tower layer saw have no crate: the executable's name.
+                None if route.crate_name.is_empty() => self
+                    .point_service
+                    .get_or_insert_with(executable_service)
+                    .clone(),
                 None => Text::Static(route.crate_name),
             },
             status,

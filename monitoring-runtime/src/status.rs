@@ -143,3 +143,22 @@ impl<B> MonitoredError for http::Response<B> {
         self.status().as_u16()
     }
 }
+
+/// The error code of a failed response, for [`MonitoringLayer`](crate::MonitoringLayer)
+/// (feature `axum`): a response extension your error type's `IntoResponse` inserts, so
+/// the request's `errors` point carries your code (LUNA's `11027`) instead of the
+/// status code.
+///
+/// ```
+/// let mut response = http::Response::new(());
+/// response.extensions_mut().insert(monitoring_runtime::ErrorCode::new(11027u32));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorCode(pub TagValue);
+
+impl ErrorCode {
+    /// An error code.
+    pub fn new(code: impl Into<TagValue>) -> Self {
+        ErrorCode(code.into())
+    }
+}

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 #[repr(align(64))]
 struct Switches {
-    /// [`GLOBAL_ON`], [`SCOPES`], [`LAYER`], [`QUIET`].
+    /// [`GLOBAL_ON`], [`SCOPES`], [`QUIET`].
     flags: AtomicU8,
     /// Bumped whenever the global monitor changes, so threads refresh their cached copy
     /// (`crate::current`).
@@ -19,8 +19,6 @@ struct Switches {
 const GLOBAL_ON: u8 = 1;
 /// Some `Monitor::scope` exists; until then the scoped slot is never consulted.
 const SCOPES: u8 = 2;
-/// The tower layer hands request ids down; until then no request looks for one.
-const LAYER: u8 = 4;
 /// Instrumented code ran with nothing recording and that was logged (or a disabled
 /// monitor was installed on purpose): no further warning.
 const QUIET: u8 = 8;
@@ -63,20 +61,6 @@ pub(crate) fn scopes_used() -> bool {
 pub(crate) fn use_scopes() {
     if !scopes_used() {
         SWITCHES.flags.fetch_or(SCOPES, Ordering::Relaxed);
-    }
-}
-
-/// Whether the tower layer hands request ids down.
-#[inline]
-pub(crate) fn layer_used() -> bool {
-    SWITCHES.flags.load(Ordering::Relaxed) & LAYER != 0
-}
-
-/// Notes that the tower layer is used (written once, not per request).
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) fn use_layer() {
-    if !layer_used() {
-        SWITCHES.flags.fetch_or(LAYER, Ordering::Relaxed);
     }
 }
 

@@ -1,0 +1,196 @@
+//! `MonitoringLayer` on an axum 0.8 router, into a real InfluxDB 1.6.7: every request
+//! that reaches the service is stored once in `requests` (and once in `errors` when it
+//! failed), including the failures no handler body sees: extractor rejections, unknown
+//! paths, wrong methods, bodies over the limit, panics.
+#![cfg(feature = "axum")]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use axum::extract::{DefaultBodyLimit, Path};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::StatusCode;
+use monitoring::{monitored, ErrorCode, InfluxConfig, Monitor, MonitoredError, TagValue};
+use serde_json::Value;
+use tower::ServiceExt;
+
+#[derive(Debug)]
+struct LunaError;
+
+impl MonitoredError for LunaError {
+    fn status_code(&self) -> u16 {
+        400
+    }
+    fn error_code(&self) -> Option<TagValue> {
+        Some(11027u32.into())
+    }
+}
+
+impl IntoResponse for LunaError {
+    fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, "bad image").into_response()
+    }
+}
+
+async fn extractor(Json(body): Json<Value>) -> Json<Value> {
+    monitoring::add_tag("handler_id", "3f2a");
+    Json(body)
+}
+
+async fn item(Path(id): Path<u32>) -> String {
+    id.to_string()
+}
+
+#[monitored(route = "POST:/detector")]
+async fn detector() -> Result<StatusCode, LunaError> {
+    Err(LunaError)
+}
+
+async fn coded() -> Response {
+    let mut response = StatusCode::UNPROCESSABLE_ENTITY.into_response();
+    response
+        .extensions_mut()
+        .insert(ErrorCode::new("policy_failed"));
+    response
+}
+
+async fn set_code() -> StatusCode {
+    monitoring::set_error_code(42i64);
+    StatusCode::SERVICE_UNAVAILABLE
+}
+
+async fn panics() -> StatusCode {
+    panic!("handler bug")
+}
+
+fn app() -> Router {
+    Router::new()
+        .route(
+            "/extractor",
+            post(extractor).layer(DefaultBodyLimit::max(64)),
+        )
+        .route("/items/{id}", get(item))
+        .route("/detector", post(detector))
+        .route("/coded", get(coded))
+        .route("/set-code", get(set_code))
+        .route("/panics", get(panics))
+        .layer(monitoring::MonitoringLayer::new())
+}
+
+/// Sends one request: method, path, content type, body, request id header.
+async fn send(monitor: &Monitor, method: &str, path: &str, json: Option<&str>, id: &str) -> u16 {
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("X-Request-Id", id);
+    if json.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let body = axum::body::Body::from(json.unwrap_or("").to_owned());
+    let call = monitor.scope(app().oneshot(request.body(body).unwrap()));
+    // A panicking handler unwinds through the layer: catch it in a task of its own.
+    match tokio::spawn(call).await {
+        Ok(response) => response.unwrap().status().as_u16(),
+        Err(e) => {
+            assert!(e.is_panic());
+            500
+        }
+    }
+}
+
+/// One request of the test and what must be stored for it.
+struct Case {
+    id: &'static str,
+    method: &'static str,
+    path: &'static str,
+    json: Option<String>,
+    route: &'static str,
+    status: u16,
+    /// The `errors` point's `error_code` (failed requests).
+    code: &'static str,
+}
+
+// A table: one request a row.
+#[rustfmt::skip]
+fn cases() -> Vec<Case> {
+    let case = |id, method, path, json: Option<&str>, route, status, code| Case {
+        id, method, path, json: json.map(str::to_owned), route, status, code,
+    };
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(200));
+    vec![
+        case("ok", "POST", "/extractor", Some("{\"a\":1}"), "POST:/extractor", 200, ""),
+        case("bad-json", "POST", "/extractor", Some("{"), "POST:/extractor", 400, "400"),
+        case("no-type", "POST", "/extractor", None, "POST:/extractor", 415, "415"),
+        case("too-big", "POST", "/extractor", Some(&big), "POST:/extractor", 413, "413"),
+        case("bad-path", "GET", "/items/abc", None, "GET:/items/{id}", 400, "400"),
+        case("item", "GET", "/items/7", None, "GET:/items/{id}", 200, ""),
+        case("unknown", "GET", "/nowhere/42", None, "GET:<unmatched>", 404, "404"),
+        case("method", "DELETE", "/extractor", None, "DELETE:/extractor", 405, "405"),
+        case("luna", "POST", "/detector", None, "POST:/detector", 400, "11027"),
+        case("coded", "GET", "/coded", None, "GET:/coded", 422, "policy_failed"),
+        case("panic", "GET", "/panics", None, "GET:/panics", 500, "500"),
+        case("set-code", "GET", "/set-code", None, "GET:/set-code", 503, "42"),
+    ]
+}
+
+/// The rows of `series`, by request id; each id stored once.
+async fn stored(
+    influx: &common::Influx1,
+    series: &str,
+) -> BTreeMap<String, serde_json::Map<String, Value>> {
+    let mut by_id = BTreeMap::new();
+    for row in influx
+        .select("layer", &format!("SELECT * FROM {series}"))
+        .await
+    {
+        let id = row["request_id"].as_str().unwrap().to_owned();
+        assert!(by_id.insert(id.clone(), row).is_none(), "{id} stored twice");
+    }
+    by_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_is_stored_once_with_its_route_status_and_error_code() {
+    let influx = common::Influx1::start().await;
+    influx.create_db("layer").await;
+    let monitor = Monitor::builder()
+        .influx(InfluxConfig::v1("127.0.0.1", influx.port, "layer"))
+        .service("luna-handlers")
+        .start()
+        .unwrap();
+    let cases = cases();
+    for c in &cases {
+        let status = send(&monitor, c.method, c.path, c.json.as_deref(), c.id).await;
+        assert_eq!(status, c.status, "{}", c.id);
+    }
+    let report = monitor.shutdown().await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!(report.dropped().total(), 0, "{report:?}");
+
+    let (requests, errors) = (
+        stored(&influx, "requests").await,
+        stored(&influx, "errors").await,
+    );
+    assert_eq!(requests.len(), cases.len(), "{requests:?}");
+    for c in &cases {
+        let row = &requests[c.id];
+        assert_eq!(row["route"], c.route, "{}", c.id);
+        assert_eq!(row["status_code"], c.status.to_string(), "{}", c.id);
+        assert_eq!(row["service"], "luna-handlers", "{}", c.id);
+        assert!(row["execution_time"].as_f64().unwrap() >= 0.0, "{}", c.id);
+        if c.status >= 400 {
+            assert_eq!(errors[c.id]["error_code"], c.code, "{}", c.id);
+            assert_eq!(errors[c.id]["route"], c.route, "{}", c.id);
+        } else {
+            assert!(!errors.contains_key(c.id), "{}", c.id);
+        }
+    }
+    assert_eq!(requests["ok"]["handler_id"], "3f2a");
+    assert_eq!(
+        errors.len(),
+        cases.iter().filter(|c| c.status >= 400).count()
+    );
+}
