@@ -219,7 +219,7 @@ pub async fn send_mix(addr: SocketAddr, rounds: u64) -> Sent {
         } else {
             HANDLERS[(i % 2) as usize]
         };
-        let calls: [(&'static str, reqwest::RequestBuilder, bool); 4] = [
+        let mut calls: Vec<(&'static str, reqwest::RequestBuilder, bool)> = vec![
             (
                 "POST:/detector",
                 client.post(format!("{base}/detector")).body(images),
@@ -239,6 +239,30 @@ pub async fn send_mix(addr: SocketAddr, rounds: u64) -> Sent {
             ),
             ("GET:/version", client.get(format!("{base}/version")), false),
         ];
+        if i % 4 == 3 {
+            // Failures no handler body sees, recorded by MonitoringLayer: malformed
+            // JSON, an unknown path (its route is bounded: never the raw path), a
+            // wrong method.
+            calls.extend([
+                (
+                    "POST:/extractor",
+                    client
+                        .post(format!("{base}/extractor"))
+                        .body("{\"images\": ["),
+                    true,
+                ),
+                (
+                    "GET:<unmatched>",
+                    client.get(format!("{base}/nowhere/{i}")),
+                    true,
+                ),
+                (
+                    "GET:/detector",
+                    client.get(format!("{base}/detector")),
+                    true,
+                ),
+            ]);
+        }
         for (route, request, fails) in calls {
             let response = request
                 .header("content-type", "application/json")
