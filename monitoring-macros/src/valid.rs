@@ -78,13 +78,47 @@ pub(crate) fn route(lit: &LitStr) -> Result<()> {
             return Err(Error::new(lit.span(), "unclosed `{` in route template"));
         };
         let name = &after[..close];
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        // `{*path}`: axum 0.8's wildcard, the rest of the path; only at the end.
+        let (wildcard, ident) = match name.strip_prefix('*') {
+            Some(ident) => (true, ident),
+            None => (false, name),
+        };
+        if ident.is_empty() || !ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(Error::new(
                 lit.span(),
-                format!("route template parameters are identifiers like `{{handler_id}}`, found `{{{name}}}`"),
+                format!("route template parameters are identifiers like `{{handler_id}}` (or a wildcard `{{*path}}`), found `{{{name}}}`"),
             ));
         }
         rest = &after[close + 1..];
+        if wildcard && !rest.is_empty() {
+            return Err(Error::new(
+                lit.span(),
+                format!(
+                    "a wildcard `{{{name}}}` takes the rest of the path: it must end the route"
+                ),
+            ));
+        }
+    }
+    old_syntax(lit, path)
+}
+
+/// axum 0.7's `/:id` and `/*path`, which axum 0.8 writes `{id}` and `{*path}`.
+fn old_syntax(lit: &LitStr, path: &str) -> Result<()> {
+    for segment in path.split('/') {
+        if let Some(name) = segment
+            .strip_prefix(':')
+            .or_else(|| segment.strip_prefix('*'))
+        {
+            let hint = if segment.starts_with(':') {
+                format!("{{{name}}}")
+            } else {
+                format!("{{*{name}}}")
+            };
+            return Err(Error::new(
+                lit.span(),
+                format!("`{segment}` is axum 0.7's template syntax; routes are written as in axum 0.8: `{hint}`"),
+            ));
+        }
     }
     Ok(())
 }

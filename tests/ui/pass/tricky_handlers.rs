@@ -58,6 +58,12 @@ pub async fn result_impl(ok: bool) -> Result<impl ResponseStatus, LunaError> {
     }
 }
 
+/// A wildcard route (axum 0.8).
+#[monitored(route = "GET:/files/{*path}")]
+pub async fn files() -> StatusCode {
+    StatusCode::OK
+}
+
 /// Explicit crate path.
 #[monitored(route = "HEAD:/ping", crate = "::monitoring")]
 pub async fn ping() -> StatusCode {
