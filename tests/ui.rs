@@ -10,4 +10,7 @@ fn ui() {
     t.compile_fail("tests/ui/usage/*.rs");
     t.compile_fail("tests/ui/point/*.rs");
     t.pass("tests/ui/pass/*.rs");
+    if cfg!(feature = "axum") {
+        t.pass("tests/ui/axum/*.rs");
+    }
 }

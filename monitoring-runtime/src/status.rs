@@ -37,13 +37,16 @@ impl Status {
 
 /// Maps a handler's return value to the request's [`Status`].
 ///
-/// Implemented for `Result<T, E>` (with `T: ResponseStatus`, `E: MonitoredError`),
-/// `http::StatusCode`, `http::Response<B>`, `(StatusCode, T)`, `()`, strings and
+/// Implemented for `Result<T, E>` (with `T: ResponseStatus`, `E: MonitoredError`; `E` may
+/// be `Infallible`),
+/// `http::StatusCode`, `http::Response<B>`, `(StatusCode, T)`, `(StatusCode, HeaderMap, T)`,
+/// `(StatusCode, [(K, V); N], T)`, `(HeaderMap, T)`, axum's `Json`, `Html`, `NoContent` and
+/// `Redirect` (feature `axum`), `()`, strings and
 /// `Vec<u8>` (200), and [`Status`] itself. Implement it for your own response types.
 #[diagnostic::on_unimplemented(
     message = "`#[monitored]` cannot tell the HTTP status of a `{Self}`",
     label = "the handler returns `{Self}`",
-    note = "implement `monitoring::ResponseStatus` for `{Self}`, or return `Result<T, E>` with `E: monitoring::MonitoredError`"
+    note = "return a type `#[monitored]` can map (`StatusCode`, `Json<T>`, `(StatusCode, T)`, `Response`, `Result<T, E>` with `E: monitoring::MonitoredError`, ...), wrap `{Self}` in a newtype of yours that implements `monitoring::ResponseStatus`, or add `monitoring::MonitoringLayer` to the router, which reads the status from the response itself"
 )]
 pub trait ResponseStatus {
     /// The status of this response.
@@ -115,6 +118,58 @@ impl<T> ResponseStatus for (http::StatusCode, http::HeaderMap, T) {
     }
 }
 
+impl<K, V, const N: usize, T> ResponseStatus for (http::StatusCode, [(K, V); N], T) {
+    fn response_status(&self) -> Status {
+        Status::code(self.0.as_u16())
+    }
+}
+
+/// Headers added to a response keep its status.
+impl<T: ResponseStatus> ResponseStatus for (http::HeaderMap, T) {
+    fn response_status(&self) -> Status {
+        self.1.response_status()
+    }
+}
+
+/// `Result<T, Infallible>` is `T`'s status.
+impl MonitoredError for std::convert::Infallible {
+    fn status_code(&self) -> u16 {
+        match *self {}
+    }
+}
+
+#[cfg(feature = "axum")]
+mod axum_responses {
+    //! What axum handlers commonly return. (`axum::response::Result<T>`'s error keeps
+    //! its response private: `MonitoringLayer` reads that status from the response.)
+
+    use super::{ResponseStatus, Status};
+
+    impl<T> ResponseStatus for axum::Json<T> {
+        fn response_status(&self) -> Status {
+            Status::code(200)
+        }
+    }
+
+    impl<T> ResponseStatus for axum::response::Html<T> {
+        fn response_status(&self) -> Status {
+            Status::code(200)
+        }
+    }
+
+    impl ResponseStatus for axum::response::NoContent {
+        fn response_status(&self) -> Status {
+            Status::code(204)
+        }
+    }
+
+    impl ResponseStatus for axum::response::Redirect {
+        fn response_status(&self) -> Status {
+            Status::code(self.status_code().as_u16())
+        }
+    }
+}
+
 macro_rules! always_ok {
     ($($ty:ty),*) => {$(
         impl ResponseStatus for $ty {
@@ -160,5 +215,38 @@ impl ErrorCode {
     /// An error code.
     pub fn new(code: impl Into<TagValue>) -> Self {
         ErrorCode(code.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(r: &impl ResponseStatus) -> u16 {
+        r.response_status().code
+    }
+
+    #[test]
+    fn common_return_types_map_to_their_status() {
+        let header = [(http::header::CONTENT_TYPE, "text/plain")];
+        assert_eq!(code(&(http::StatusCode::CREATED, header, "body")), 201);
+        let headers = http::HeaderMap::new();
+        assert_eq!(code(&(headers, http::StatusCode::ACCEPTED)), 202);
+        let ok: Result<http::StatusCode, std::convert::Infallible> = Ok(http::StatusCode::OK);
+        assert_eq!(code(&ok), 200);
+    }
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn axum_responses_map_to_their_status() {
+        use axum::response::{Html, NoContent, Redirect};
+        assert_eq!(code(&axum::Json(1)), 200);
+        assert_eq!(code(&Html("<p>")), 200);
+        assert_eq!(code(&NoContent), 204);
+        assert_eq!(code(&Redirect::to("/a")), 303);
+        assert_eq!(code(&Redirect::temporary("/a")), 307);
+        assert_eq!(code(&Redirect::permanent("/a")), 308);
+        let failed: Result<axum::Json<u8>, http::StatusCode> = Err(http::StatusCode::NOT_FOUND);
+        assert_eq!(code(&failed), 404);
     }
 }
