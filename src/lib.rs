@@ -43,11 +43,12 @@ extern crate self as monitoring;
 // policy's (its table is the encoder's documentation).
 pub use monitoring_runtime::{
     add_field, add_tag, add_time, current, in_request, line_protocol, record, record_usages,
-    set_error_code, time_field, BoxError, Capture, Config, Dialect, DropCounts, DropReason,
-    EncodeIssues, Encoder, Error, ErrorCode, FieldTimer, FieldValue, FlushReport, Gzip,
-    InfluxConfig, Monitor, MonitorBuilder, Monitored, MonitoredError, MonitoringPoint, Plugin,
-    Point, ResponseStatus, Scoped, Secret, SinkStats, Stats, Status, StorageType, TagValue, Text,
-    ToFieldValue, ToTagValue, ToTimestamp, UsageStatistics, STATUS_CANCELLED, STATUS_PANICKED,
+    set_error_code, spawn, spawn_blocking, time_field, BoxError, Capture, Config, Dialect,
+    DropCounts, DropReason, EncodeIssues, Encoder, Error, ErrorCode, FieldTimer, FieldValue,
+    FlushReport, Gzip, InRequest, InRequestExt, InfluxConfig, Monitor, MonitorBuilder, Monitored,
+    MonitoredError, MonitoringPoint, Plugin, Point, ResponseStatus, Scoped, Secret, SinkStats,
+    Stats, Status, StorageType, TagValue, Text, ToFieldValue, ToTagValue, ToTimestamp,
+    UsageStatistics, STATUS_CANCELLED, STATUS_PANICKED,
 };
 #[cfg(feature = "axum")]
 #[allow(deprecated)]

@@ -16,15 +16,9 @@ use std::thread::LocalKey;
 use std::time::Duration;
 
 use crate::point::{FieldValue, TagValue, Text};
-use crate::record::{extras_of, Extras, Times};
+use std::sync::Arc;
 
-/// What a request collected, kept by its future between polls: timings inline;
-/// `extras` stays `None` until a handler adds something else.
-#[derive(Debug, Default)]
-pub(crate) struct RequestContext {
-    pub(crate) times: Times,
-    pub(crate) extras: Option<Box<Extras>>,
-}
+use crate::record::{extras_of, Extras, Link, RequestContext, Times};
 
 /// [`FLAGS`]: a monitored request is being polled on this thread.
 const ACTIVE: u8 = 1;
@@ -179,6 +173,14 @@ pub(crate) fn with_times(f: impl FnOnce(&mut Times) -> bool) -> bool {
     let added = f(&mut times);
     TIMES.set(times);
     added
+}
+
+/// The link to the current request for work it spawns (made on first use, so a
+/// request that spawns nothing pays nothing); `None` outside a request.
+pub(crate) fn link() -> Option<Arc<Link>> {
+    let mut link = None;
+    with_context(|extras| link = Some(extras.link.get_or_insert_with(Link::new).clone()));
+    link
 }
 
 /// True while the request `MonitoringLayer` records is being polled on this thread.

@@ -134,10 +134,17 @@ fn push_global(make: impl FnOnce() -> Record) {
         }
     });
     if let Some(make) = make {
-        // Thread teardown or re-entry, or no global any more: the global itself.
-        if let Some(monitor) = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            monitor.push_with(make);
-        }
+        push_global_slow(make);
+    }
+}
+
+/// Thread teardown or re-entry, or no global any more: the global itself, out of line
+/// (with the drop glue of a record nobody takes).
+#[cold]
+#[inline(never)]
+fn push_global_slow(make: impl FnOnce() -> Record) {
+    if let Some(monitor) = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        monitor.push_with(make);
     }
 }
 

@@ -30,7 +30,7 @@
 //! | 4 | `stats` | counters and drop reasons |
 //! | 5 | `record`, `sink/` | what the request path hands over (the record, its parts and pools, the queue); where batches go (InfluxDB 2.x/1.x, stdout, file, plugins, capture) |
 //! | 6 | `context`, `schema` | a request's tags, fields and timings while it runs; what a record becomes (series, built-in names) |
-//! | 7 | `timing`, `flusher` | `#[timed_field]` and `FieldTimer`; the background loop (batching, dispatch, shutdown) |
+//! | 7 | `timing`, `tasks`, `flusher` | `#[timed_field]` and `FieldTimer`; work a request spawns (`spawn`, `spawn_blocking`, `.in_request()`); the background loop (batching, dispatch, shutdown) |
 //! | 8 | `monitor` | the handle and its builder |
 //! | 9 | `current` | the global and scoped monitor, the per-thread caches |
 //! | 10 | `request`, `usage`, `series` | a monitored request's future (`#[monitored]`); estimator counters; custom series |
@@ -61,6 +61,7 @@ mod sink;
 mod stats;
 mod status;
 mod switches;
+mod tasks;
 mod timing;
 mod usage;
 
@@ -81,6 +82,7 @@ pub use series::{MonitoringPoint, ToFieldValue, ToTagValue, ToTimestamp};
 pub use sink::{BoxError, Capture, Gzip, Plugin};
 pub use stats::{DropCounts, DropReason, SinkStats, Stats};
 pub use status::{ErrorCode, MonitoredError, ResponseStatus, Status};
+pub use tasks::{spawn, spawn_blocking, InRequest, InRequestExt};
 pub use timing::{time_field, FieldTimer};
 pub use usage::{record_usages, UsageStatistics};
 

@@ -144,6 +144,7 @@ impl Monitor {
         let c = &self.core.records.counters;
         Stats {
             recorded: c.recorded.load(Ordering::Relaxed),
+            late_additions: crate::record::late_additions(),
             dropped: c.dropped.snapshot(),
             encode_issues: *c.issues.lock().unwrap_or_else(|e| e.into_inner()),
             sinks: self.core.sinks.iter().map(|s| s.stats()).collect(),

@@ -7,8 +7,8 @@
 //! two raw clock readings, the status, up to [`SLOTS`] timings inline, the request id if
 //! one was given, and `extras` only when the handler added tags, fields or counters.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
@@ -74,6 +74,154 @@ pub(crate) struct Extras {
     pub(crate) usages: Vec<(&'static str, u64)>,
     /// The error code of a failed request, when the handler gave one.
     pub(crate) error_code: Option<TagValue>,
+    /// Where work the request spawned hands over what it collected (made when the
+    /// request first spawns something).
+    pub(crate) link: Option<Arc<Link>>,
+}
+
+/// What a request collected, kept by its future between polls: timings inline;
+/// `extras` stays `None` until a handler adds something else.
+#[derive(Debug, Default)]
+pub(crate) struct RequestContext {
+    pub(crate) times: Times,
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+impl RequestContext {
+    /// True when nothing was collected.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.times == Times::EMPTY && self.extras.is_none()
+    }
+}
+
+/// What tasks a request spawned (`monitoring::spawn`, `spawn_blocking`, `in_request`)
+/// collected for it, handed over after each of their polls with the raw clock reading
+/// of the hand-over. The flusher merges what was handed over before the request ended
+/// and closes the link; the rest, and anything handed over later, is left out and
+/// counted ([`late_additions`]). The request path itself never touches the link.
+#[derive(Debug, Default)]
+pub(crate) struct Link {
+    pending: Mutex<Option<Vec<(u64, RequestContext)>>>,
+}
+
+/// Additions of spawned work that arrived after their request had finished, in this
+/// process.
+static LATE: AtomicU64 = AtomicU64::new(0);
+
+/// See [`Link`]: additions that arrived too late, process-wide.
+pub(crate) fn late_additions() -> u64 {
+    LATE.load(Ordering::Relaxed)
+}
+
+impl Link {
+    pub(crate) fn new() -> Arc<Link> {
+        Arc::new(Link {
+            pending: Mutex::new(Some(Vec::new())),
+        })
+    }
+
+    /// Hands over what a spawned task collected; counted and dropped once the request
+    /// has finished.
+    pub(crate) fn deliver(&self, collected: RequestContext) {
+        if collected.is_empty() {
+            return;
+        }
+        let at = crate::clock::raw();
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        match pending.as_mut() {
+            Some(pending) => pending.push((at, collected)),
+            None => {
+                drop(pending);
+                late(&collected);
+            }
+        }
+    }
+
+    /// Closes the link: what was handed over before `end` (a raw clock reading), for
+    /// the request to merge; what came later is counted as late.
+    fn close(&self, end: u64) -> Vec<RequestContext> {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let mut merged = Vec::new();
+        for (at, collected) in pending.unwrap_or_default() {
+            if at <= end {
+                merged.push(collected);
+            } else {
+                late(&collected);
+            }
+        }
+        merged
+    }
+}
+
+/// Counts (and logs once) additions that came after their request finished.
+#[cold]
+fn late(collected: &RequestContext) {
+    let extras = collected.extras.as_deref();
+    let n = collected.times.iter().count()
+        + extras.map_or(0, |e| e.tags.len() + e.fields.len() + e.usages.len());
+    if LATE.fetch_add(n as u64, Ordering::Relaxed) == 0 {
+        tracing::warn!(
+            target: "monitoring",
+            "work spawned by a request added tags, fields or timings after the request had \
+             finished: they are left out (counted as late_additions in stats; logged once)"
+        );
+    }
+}
+
+/// Merges into a finished request (the flusher's side) what its spawned work handed
+/// over before `end`: tags are added, timings and float fields accumulate, other fields
+/// and counters as their own `add_*` calls would, the last error code set wins.
+pub(crate) fn merge_spawned(
+    times: &mut Times,
+    extras: &mut Option<Box<Extras>>,
+    end: u64,
+    names: &mut Vec<&'static str>,
+) {
+    let Some(link) = extras.as_mut().and_then(|e| e.link.take()) else {
+        return;
+    };
+    for child in link.close(end) {
+        for (id, ns) in child.times.iter() {
+            if !times.add(id, ns) {
+                let name = field_name(id, names);
+                add_float(extras_of(extras), name, ns as f64 / 1e9);
+            }
+        }
+        let Some(mut child) = child.extras else {
+            continue;
+        };
+        let extras = extras_of(extras);
+        extras.tags.append(&mut child.tags);
+        for (key, value) in child.fields.drain(..) {
+            match (extras.fields.iter_mut().find(|(k, _)| *k == key), value) {
+                (Some((_, FieldValue::Float(total))), FieldValue::Float(x)) => *total += x,
+                (Some(slot), value) => slot.1 = value,
+                (None, value) => extras.fields.push((key, value)),
+            }
+        }
+        for (name, n) in child.usages.drain(..) {
+            match extras.usages.iter_mut().find(|(k, _)| *k == name) {
+                Some((_, total)) => *total = total.saturating_add(n),
+                None => extras.usages.push((name, n)),
+            }
+        }
+        if child.error_code.is_some() {
+            extras.error_code = child.error_code.take();
+        }
+    }
+}
+
+fn add_float(extras: &mut Extras, name: &'static str, secs: f64) {
+    match extras.fields.iter_mut().find(|(k, _)| k.as_str() == name) {
+        Some((_, FieldValue::Float(total))) => *total += secs,
+        _ => extras
+            .fields
+            .push((Text::Static(name), FieldValue::Float(secs))),
+    }
 }
 
 /// The extras in `slot`, taken from the pool (or allocated) on first use.
@@ -92,6 +240,7 @@ pub(crate) fn recycle(mut extras: Box<Extras>) {
     extras.fields.clear();
     extras.usages.clear();
     extras.error_code = None;
+    extras.link = None;
     // Keep pooled boxes small: an unusually large request's vectors are not kept.
     if extras.tags.capacity() <= 16
         && extras.fields.capacity() <= 32
@@ -169,6 +318,13 @@ pub(crate) fn field_name(id: u16, cache: &mut Vec<&'static str>) -> &'static str
     cache[index]
 }
 
+/// Drops an unused record builder out of line (with the drop glue of what it captured).
+#[cold]
+#[inline(never)]
+pub(crate) fn discard<T>(value: T) {
+    drop(value);
+}
+
 /// The bounded queue between the request path and the flusher, and the counters of
 /// what went into it.
 pub(crate) struct RecordQueue {
@@ -216,10 +372,11 @@ impl RecordQueue {
     #[inline]
     pub(crate) fn push_with(&self, make: impl FnOnce() -> Record) {
         if !self.enabled {
+            discard(make);
             return;
         }
         if self.closed.load(Ordering::Relaxed) {
-            self.count_drop(DropReason::AfterShutdown, make().point_count());
+            self.refuse(make(), DropReason::AfterShutdown);
             return;
         }
         match self.queue.push(make()) {
@@ -237,10 +394,18 @@ impl RecordQueue {
                 }
             }
             Err(record) => {
-                self.count_drop(DropReason::QueueFull, record.point_count());
+                self.refuse(record, DropReason::QueueFull);
                 self.wake.notify_one();
             }
         }
+    }
+
+    /// Counts a refused record and drops it here, out of line: its drop glue (the
+    /// extras' vectors, a spawned-work link) stays off the request path's code.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&self, record: Record, reason: DropReason) {
+        self.count_drop(reason, record.point_count());
     }
 
     /// The next record, if any (the flusher's side).

@@ -16,9 +16,10 @@ use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::context::{self, RequestContext};
+use crate::context;
 use crate::current::Target;
 use crate::point::Text;
+use crate::record::RequestContext;
 use crate::record::{RequestRecord, RouteMeta};
 use crate::status::{ResponseStatus, Status};
 

@@ -123,10 +123,13 @@ impl Schema {
             start,
             end,
             status,
-            times,
+            mut times,
             request_id,
-            extras,
+            mut extras,
         } = record;
+        if extras.as_ref().is_some_and(|e| e.link.is_some()) {
+            crate::record::merge_spawned(&mut times, &mut extras, end, &mut self.field_names);
+        }
         // Timed fields by name, in seconds.
         let mut timings = [("", 0.0); SLOTS];
         let mut n = 0;

@@ -223,6 +223,9 @@ pub(crate) struct MonitorCounters {
 pub struct Stats {
     /// Points recorded (including those dropped before reaching the flusher).
     pub recorded: u64,
+    /// Tags, fields, timings and counters that work spawned by a request added after
+    /// the request had finished: left out (process-wide; see `monitoring::spawn`).
+    pub late_additions: u64,
     /// Points dropped before reaching any sink (queue full, after shutdown, invalid).
     pub dropped: DropCounts,
     /// What the encoder changed or left out (tags, fields, characters).
