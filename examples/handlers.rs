@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --example handlers --features axum -- --demo          # embedded default
-//! cargo run --example handlers --features axum -- --config monitoring.toml
+//! cargo run --example handlers --features axum -- --config examples/monitoring-v2.toml
 //! ```
 //!
 //! `--demo` starts the service on 127.0.0.1, sends it a mix of requests over real HTTP

@@ -203,3 +203,27 @@ fn env_overrides_secrets() {
     std::env::remove_var("MONITORING_INFLUX_TOKEN");
     assert_eq!(c.influx.unwrap().token.expose(), "from-env");
 }
+
+#[test]
+fn the_sample_configs_load() {
+    for (file, version) in [
+        ("examples/monitoring-v2.toml", 2),
+        ("examples/monitoring-v1.toml", 1),
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(
+            config.effective_storage_type(),
+            StorageType::Influx,
+            "{file}"
+        );
+        assert_eq!(config.service.as_deref(), Some("luna-handlers"), "{file}");
+        let influx = config.influx.as_ref().unwrap();
+        assert_eq!(influx.version, version, "{file}");
+        assert_eq!(
+            influx.url.as_deref(),
+            Some("http://127.0.0.1:8086"),
+            "{file}"
+        );
+    }
+}
