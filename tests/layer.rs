@@ -12,28 +12,11 @@ use axum::extract::{DefaultBodyLimit, Path};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use common::LunaError;
 use http::StatusCode;
-use monitoring::{monitored, ErrorCode, InfluxConfig, Monitor, MonitoredError, TagValue};
+use monitoring::{monitored, ErrorCode, InfluxConfig, Monitor};
 use serde_json::Value;
 use tower::ServiceExt;
-
-#[derive(Debug)]
-struct LunaError;
-
-impl MonitoredError for LunaError {
-    fn status_code(&self) -> u16 {
-        400
-    }
-    fn error_code(&self) -> Option<TagValue> {
-        Some(11027u32.into())
-    }
-}
-
-impl IntoResponse for LunaError {
-    fn into_response(self) -> Response {
-        (StatusCode::BAD_REQUEST, "bad image").into_response()
-    }
-}
 
 async fn extractor(Json(body): Json<Value>) -> Json<Value> {
     monitoring::add_tag("handler_id", "3f2a");

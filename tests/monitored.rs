@@ -1,5 +1,7 @@
 //! `#[monitored]`, `#[timed_field]` and the derives with the real flusher (capture sink).
 
+mod common;
+
 use std::time::Duration;
 
 use http::StatusCode;
@@ -9,16 +11,7 @@ use monitoring::{
     TagValue, UsageStatistics,
 };
 
-fn monitor() -> (Monitor, Capture) {
-    let capture = Capture::new();
-    let monitor = Monitor::builder()
-        .without_config_sink()
-        .capture(&capture)
-        .flushing_period(Duration::from_millis(20))
-        .start()
-        .unwrap();
-    (monitor, capture)
-}
+use common::capture_monitor as monitor;
 
 fn tag(p: &Point, k: &str) -> String {
     match p.tag(k) {

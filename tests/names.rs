@@ -7,25 +7,13 @@ mod common;
 use std::time::Duration;
 
 use common::logs::Logs;
+use common::LunaError;
 use http::StatusCode;
 use monitoring::luna::{LicenseStatus, Licensing};
 use monitoring::{
-    monitored, Capture, InfluxConfig, Monitor, MonitoredError, MonitoringPoint, Point, TagValue,
-    UsageStatistics,
+    monitored, Capture, InfluxConfig, Monitor, MonitoringPoint, Point, TagValue, UsageStatistics,
 };
 use serde_json::Value;
-
-#[derive(Debug)]
-struct LunaError;
-
-impl MonitoredError for LunaError {
-    fn status_code(&self) -> u16 {
-        400
-    }
-    fn error_code(&self) -> Option<TagValue> {
-        Some(11027u32.into())
-    }
-}
 
 #[monitored(route = "POST:/override")]
 async fn overrides(fail: bool) -> Result<StatusCode, LunaError> {
@@ -110,12 +98,7 @@ struct Usages {
 
 #[tokio::test]
 async fn every_point_carries_service() {
-    let capture = Capture::new();
-    let monitor = Monitor::builder()
-        .without_config_sink()
-        .capture(&capture)
-        .start()
-        .unwrap();
+    let (monitor, capture) = common::capture_monitor();
     monitor
         .scope(async {
             Usages {

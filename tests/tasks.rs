@@ -2,10 +2,12 @@
 //! `monitoring::spawn_blocking`, `.in_request()`. What arrives after the request
 //! finished is counted and attached to no other request.
 
+mod common;
+
 use std::time::Duration;
 
 use http::StatusCode;
-use monitoring::{monitored, timed_field, Capture, FieldValue, InRequestExt, Monitor, TagValue};
+use monitoring::{monitored, timed_field, FieldValue, InRequestExt, TagValue};
 use tokio::sync::oneshot;
 
 #[timed_field("save_warps_time")]
@@ -52,12 +54,7 @@ async fn other(hold: oneshot::Receiver<()>) -> StatusCode {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawned_work_adds_to_its_request() {
-    let capture = Capture::new();
-    let monitor = Monitor::builder()
-        .without_config_sink()
-        .capture(&capture)
-        .start()
-        .unwrap();
+    let (monitor, capture) = common::capture_monitor();
     monitor.scope(spawns()).await;
 
     // A late addition, while another request is running: it goes to neither.

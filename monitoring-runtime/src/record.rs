@@ -321,7 +321,7 @@ pub(crate) fn field_name(id: u16, cache: &mut Vec<&'static str>) -> &'static str
 /// Drops an unused record builder out of line (with the drop glue of what it captured).
 #[cold]
 #[inline(never)]
-pub(crate) fn discard<T>(value: T) {
+fn discard<T>(value: T) {
     drop(value);
 }
 

@@ -64,15 +64,26 @@ impl<F: Future> Future for InRequest<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let Some(link) = this.link.as_ref() else {
-            return this.inner.poll(cx);
-        };
-        let guard = context::enter_request(this.context, this.panicked, false);
-        let out = this.inner.poll(cx);
-        guard.leave();
-        link.deliver(std::mem::take(this.context));
-        out
+        match this.link.as_ref() {
+            Some(link) => collect(link, this.context, this.panicked, || this.inner.poll(cx)),
+            None => this.inner.poll(cx),
+        }
     }
+}
+
+/// Runs `work` with `context` as the current request's, then hands what it collected
+/// to the request over `link`.
+fn collect<R>(
+    link: &Link,
+    context: &mut RequestContext,
+    panicked: &mut bool,
+    work: impl FnOnce() -> R,
+) -> R {
+    let guard = context::enter_request(context, panicked, false);
+    let out = work();
+    guard.leave();
+    link.deliver(std::mem::take(context));
+    out
 }
 
 /// `tokio::spawn` of `future` with the current request's context (see the module
@@ -95,11 +106,6 @@ where
     let link = context::link();
     tokio::task::spawn_blocking(move || {
         let Some(link) = link else { return f() };
-        let (mut collected, mut panicked) = (RequestContext::default(), false);
-        let guard = context::enter_request(&mut collected, &mut panicked, false);
-        let out = f();
-        guard.leave();
-        link.deliver(collected);
-        out
+        collect(&link, &mut RequestContext::default(), &mut false, f)
     })
 }

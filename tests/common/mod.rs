@@ -302,6 +302,37 @@ pub async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> b
     }
 }
 
+/// A monitor writing only to an in-memory capture, flushing every 20 ms.
+pub fn capture_monitor() -> (monitoring::Monitor, monitoring::Capture) {
+    let capture = monitoring::Capture::new();
+    let monitor = monitoring::Monitor::builder()
+        .without_config_sink()
+        .capture(&capture)
+        .flushing_period(Duration::from_millis(20))
+        .start()
+        .unwrap();
+    (monitor, capture)
+}
+
+/// A LUNA-style failure: answered 400, error code 11027.
+#[derive(Debug)]
+pub struct LunaError;
+
+impl monitoring::MonitoredError for LunaError {
+    fn status_code(&self) -> u16 {
+        400
+    }
+    fn error_code(&self) -> Option<monitoring::TagValue> {
+        Some(11027u32.into())
+    }
+}
+
+impl axum::response::IntoResponse for LunaError {
+    fn into_response(self) -> axum::response::Response {
+        (http::StatusCode::BAD_REQUEST, "bad image").into_response()
+    }
+}
+
 pub mod fault_server;
 pub mod hostile;
 pub mod logs;

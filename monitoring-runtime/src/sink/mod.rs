@@ -405,7 +405,7 @@ impl ExportCx<'_> {
 }
 
 /// The longest wait between two attempts while shutting down.
-pub(crate) const SHUTDOWN_RETRY_DELAY: Duration = Duration::from_millis(100);
+const SHUTDOWN_RETRY_DELAY: Duration = Duration::from_millis(100);
 
 /// A sink's behaviour; the queue and the loop around it are shared.
 pub(crate) trait Exporter: Send + 'static {
