@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use common::LunaError;
-use http::StatusCode;
+use http::{Method, StatusCode};
 use monitoring::{monitored, ErrorCode, InfluxConfig, Monitor};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -49,6 +49,21 @@ async fn panics() -> StatusCode {
     panic!("handler bug")
 }
 
+/// One handler for two methods, returning axum's own `Result`.
+#[monitored(route = "GET|PUT:/state")]
+async fn state(method: Method) -> axum::response::Result<StatusCode> {
+    if method == Method::PUT {
+        Err(StatusCode::CONFLICT)?;
+    }
+    Ok(StatusCode::OK)
+}
+
+/// Mounted under another path than its attribute names: the router's route is stored.
+#[monitored(route = "GET:/old-name")]
+async fn renamed() -> StatusCode {
+    StatusCode::OK
+}
+
 fn app() -> Router {
     Router::new()
         .route(
@@ -60,6 +75,8 @@ fn app() -> Router {
         .route("/coded", get(coded))
         .route("/set-code", get(set_code))
         .route("/panics", get(panics))
+        .route("/state", get(state).put(state))
+        .route("/renamed", get(renamed))
         .layer(monitoring::MonitoringLayer::new())
 }
 
@@ -116,6 +133,9 @@ fn cases() -> Vec<Case> {
         case("coded", "GET", "/coded", None, "GET:/coded", 422, "policy_failed"),
         case("panic", "GET", "/panics", None, "GET:/panics", 500, "500"),
         case("set-code", "GET", "/set-code", None, "GET:/set-code", 503, "42"),
+        case("state-get", "GET", "/state", None, "GET:/state", 200, ""),
+        case("state-put", "PUT", "/state", None, "PUT:/state", 409, "409"),
+        case("renamed", "GET", "/renamed", None, "GET:/renamed", 200, ""),
     ]
 }
 
@@ -175,5 +195,77 @@ async fn every_request_is_stored_once_with_its_route_status_and_error_code() {
     assert_eq!(
         errors.len(),
         cases.iter().filter(|c| c.status >= 400).count()
+    );
+}
+
+/// Without the layer the attribute records alone: the request's method picks the route
+/// of a multi-method handler, and axum's `Result` error gives its status.
+#[tokio::test(flavor = "current_thread")]
+async fn a_multi_method_attribute_records_the_route_of_the_method() {
+    let (monitor, capture) = common::capture_monitor();
+    for method in [Method::GET, Method::PUT, Method::HEAD] {
+        let _ = monitor.scope(state(method)).await;
+    }
+    monitor.shutdown().await;
+    let got: Vec<_> = capture
+        .series("requests")
+        .iter()
+        .map(|p| {
+            (
+                common::hostile::text(p.tag("route").unwrap()),
+                common::hostile::text(p.tag("status_code").unwrap()),
+            )
+        })
+        .collect();
+    let want = [
+        ("GET:/state", "200"),
+        ("PUT:/state", "409"),
+        ("GET:/state", "200"),
+    ];
+    let want: Vec<_> = want
+        .iter()
+        .map(|(r, s)| (r.to_string(), s.to_string()))
+        .collect();
+    assert_eq!(got, want);
+}
+
+/// An attribute whose route differs from the router's: the router's is recorded, and
+/// one warning (not one per request) names both.
+#[tokio::test(flavor = "current_thread")]
+async fn a_route_disagreement_is_logged_once() {
+    let (logs, _guard) = common::logs::Logs::capture();
+    let (monitor, capture) = common::capture_monitor();
+    for _ in 0..3 {
+        let request = http::Request::get("/renamed")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = monitor.scope(app().oneshot(request)).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let request = http::Request::get("/state")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    monitor.scope(app().oneshot(request)).await.unwrap();
+    monitor.shutdown().await;
+    let routes: Vec<_> = capture
+        .series("requests")
+        .iter()
+        .map(|p| common::hostile::text(p.tag("route").unwrap()))
+        .collect();
+    assert_eq!(
+        routes,
+        ["GET:/renamed", "GET:/renamed", "GET:/renamed", "GET:/state"]
+    );
+    assert_eq!(
+        logs.count("differs from the route the router matched"),
+        1,
+        "{:?}",
+        logs.all()
+    );
+    assert_eq!(
+        logs.count("router=\"GET:/renamed\" attribute=\"GET:/old-name\""),
+        1,
+        "{:?}",
+        logs.all()
     );
 }

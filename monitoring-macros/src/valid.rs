@@ -24,15 +24,41 @@ pub(crate) const BUILT_IN: [&str; 6] = [
     "execution_time",
 ];
 
-/// `METHOD:/path`, templates like `{handler_id}` allowed, no whitespace.
-pub(crate) fn route(lit: &LitStr) -> Result<()> {
+/// A checked `#[monitored]`: the route of each method it serves, and the parameter
+/// that tells them apart at run time when there are several.
+pub(crate) struct Monitored {
+    /// `METHOD:/path`, one per method, in the attribute's order.
+    pub(crate) routes: Vec<String>,
+    /// The handler's `http::Method` parameter (several methods only).
+    pub(crate) method_param: Option<Ident>,
+}
+
+/// `METHOD:/path` or `GET|POST:/path`, templates like `{handler_id}` allowed, no
+/// whitespace. Returns one route per method.
+pub(crate) fn route(lit: &LitStr) -> Result<Vec<String>> {
     let value = lit.value();
-    let Some((method, path)) = value.split_once(':') else {
+    let Some((methods, path)) = value.split_once(':') else {
         return Err(Error::new(
             lit.span(),
             format!("expected a route like \"POST:/extractor\", found \"{value}\""),
         ));
     };
+    let mut seen = Vec::new();
+    for method in methods.split('|') {
+        self::method(lit, method)?;
+        if seen.contains(&method) {
+            return Err(Error::new(
+                lit.span(),
+                format!("method `{method}` is listed twice in the route"),
+            ));
+        }
+        seen.push(method);
+    }
+    self::path(lit, path)?;
+    Ok(seen.iter().map(|m| format!("{m}:{path}")).collect())
+}
+
+fn method(lit: &LitStr, method: &str) -> Result<()> {
     if !METHODS.contains(&method) {
         let hint = if METHODS.contains(&method.to_ascii_uppercase().as_str()) {
             format!(
@@ -50,6 +76,11 @@ pub(crate) fn route(lit: &LitStr) -> Result<()> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// The resource template of a route.
+fn path(lit: &LitStr, path: &str) -> Result<()> {
     if !path.starts_with('/') {
         return Err(Error::new(
             lit.span(),
@@ -181,10 +212,24 @@ pub(crate) fn not_built_in(value: &str, span: proc_macro2::Span) -> Result<()> {
 
 /// `#[monitored]`: its route, and a function it can wrap (an `async fn`, or a function
 /// as `#[async_trait]` expands one).
-pub(crate) fn monitored(args: &MonitoredArgs, func: &mut ItemFn) -> Result<()> {
+pub(crate) fn monitored(args: &MonitoredArgs, func: &mut ItemFn) -> Result<Monitored> {
     let mut errors = Errors::default();
-    if let Err(e) = route(&args.route) {
+    let routes = route(&args.route).unwrap_or_else(|e| {
         errors.push(e);
+        Vec::new()
+    });
+    let mut method_param = None;
+    if routes.len() > 1 {
+        match self::method_param(func) {
+            Ok(Some(ident)) => method_param = Some(ident),
+            Ok(None) => errors.push(Error::new(
+                args.route.span(),
+                "a route of several methods needs the request's method to record the right \
+                 one: add a parameter `method: http::Method` to the handler (axum extracts \
+                 it), or leave the route to `MonitoringLayer`, which reads it from the request",
+            )),
+            Err(e) => errors.push(e),
+        }
     }
     if func.sig.asyncness.is_none() && crate::expand::async_trait_block(&mut func.block).is_none() {
         errors.push(Error::new(
@@ -192,7 +237,42 @@ pub(crate) fn monitored(args: &MonitoredArgs, func: &mut ItemFn) -> Result<()> {
             "`#[monitored]` can only be used on an `async fn` (or a function expanded by `#[async_trait]`)",
         ));
     }
-    errors.finish()
+    errors.finish()?;
+    Ok(Monitored {
+        routes,
+        method_param,
+    })
+}
+
+/// The name of the handler's parameter of type `Method` (or `&Method`), if it has one.
+fn method_param(func: &ItemFn) -> Result<Option<Ident>> {
+    for input in &func.sig.inputs {
+        let syn::FnArg::Typed(arg) = input else {
+            continue;
+        };
+        let ty = match &*arg.ty {
+            Type::Reference(r) => &*r.elem,
+            ty => ty,
+        };
+        let Type::Path(path) = ty else { continue };
+        if path
+            .path
+            .segments
+            .last()
+            .is_none_or(|s| s.ident != "Method")
+        {
+            continue;
+        }
+        return match &*arg.pat {
+            syn::Pat::Ident(pat) => Ok(Some(pat.ident.clone())),
+            pat => Err(Error::new_spanned(
+                pat,
+                "bind the `Method` parameter to a name (`method: Method`): `#[monitored]` \
+                 reads it to record the route of the request's method",
+            )),
+        };
+    }
+    Ok(None)
 }
 
 /// `#[timed_field]`: a field name a request's point can take.

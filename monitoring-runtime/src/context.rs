@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::point::{FieldValue, TagValue, Text};
 use std::sync::Arc;
 
-use crate::record::{extras_of, Extras, Link, RequestContext, Times};
+use crate::record::{extras_of, Extras, Link, RequestContext, RouteMeta, Times};
 
 /// [`FLAGS`]: a monitored request is being polled on this thread.
 const ACTIVE: u8 = 1;
@@ -39,6 +39,36 @@ thread_local! {
     static TIMES: Cell<Times> = const { Cell::new(Times::EMPTY) };
     /// The extras of the request being polled, once [`FLAGS`] has [`EXTRAS_HERE`].
     static EXTRAS: Cell<Option<Box<Extras>>> = const { Cell::new(None) };
+}
+
+thread_local! {
+    /// The route of the request `MonitoringLayer` is polling on this thread.
+    static BOUNDARY_ROUTE: Cell<Option<&'static RouteMeta>> = const { Cell::new(None) };
+}
+
+/// Makes the boundary request's route known to handlers inside it for one poll.
+#[cfg(feature = "axum")]
+pub(crate) struct BoundaryRoute(Option<&'static RouteMeta>);
+
+#[cfg(feature = "axum")]
+impl BoundaryRoute {
+    #[inline]
+    pub(crate) fn enter(route: &'static RouteMeta) -> Self {
+        BoundaryRoute(BOUNDARY_ROUTE.replace(Some(route)))
+    }
+}
+
+#[cfg(feature = "axum")]
+impl Drop for BoundaryRoute {
+    #[inline]
+    fn drop(&mut self) {
+        BOUNDARY_ROUTE.set(self.0);
+    }
+}
+
+/// The route of the boundary request being polled on this thread, if any.
+pub(crate) fn boundary_route() -> Option<&'static RouteMeta> {
+    BOUNDARY_ROUTE.get()
 }
 
 /// Moves a request's context into this thread's slots for one poll and back out

@@ -47,6 +47,7 @@ use std::task::{Context, Poll};
 
 use http::Method;
 
+use crate::context::BoundaryRoute;
 use crate::point::Text;
 use crate::record::RouteMeta;
 use crate::request::Request;
@@ -116,9 +117,10 @@ where
                 .extensions()
                 .get::<axum::extract::MatchedPath>()
                 .map(axum::extract::MatchedPath::as_str);
-            let mut state = Request::new(route_meta(request.method(), template), true);
+            let route = route_meta(request.method(), template);
+            let mut state = Request::new(route, true);
             state.set_request_id(request_id(request.headers()));
-            state
+            (state, route)
         });
         ResponseFuture {
             inner: self.inner.call(request),
@@ -132,7 +134,7 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        request: Option<Request>,
+        request: Option<(Request, &'static RouteMeta)>,
     }
 }
 
@@ -147,7 +149,17 @@ where
         let inner = this.inner;
         match this.request {
             None => inner.poll(cx),
-            Some(request) => request.poll(|| inner.poll(cx), status_of),
+            Some((request, route)) => {
+                // For a `#[monitored]` handler inside, to compare its route with this.
+                let _route = BoundaryRoute::enter(route);
+                request.poll(
+                    || inner.poll(cx),
+                    |out| {
+                        let status = status_of(&out);
+                        (out, status)
+                    },
+                )
+            }
         }
     }
 }
@@ -201,11 +213,11 @@ fn route_meta(method: &Method, template: Option<&str>) -> &'static RouteMeta {
         .or_default();
     by_template.entry(template.into()).or_insert_with(|| {
         let route = format!("{}:{template}", method.as_str());
-        Box::leak(Box::new(RouteMeta {
-            route: Box::leak(route.into_boxed_str()),
-            // The service's default name (the executable's) applies.
-            crate_name: "",
-        }))
+        // No crate name: the service's default name (the executable's) applies.
+        Box::leak(Box::new(RouteMeta::new(
+            Box::leak(route.into_boxed_str()),
+            "",
+        )))
     })
 }
 

@@ -92,8 +92,8 @@ pub use usage::{record_usages, UsageStatistics};
 pub mod __private {
     pub use crate::line_protocol::escape::{stored_field_key, stored_series, stored_text};
     pub use crate::point::now_ns;
-    pub use crate::record::RouteMeta;
-    pub use crate::request::{monitored, monitored_with_id, request_id_arg};
+    pub use crate::record::{route_for_method, RouteMeta};
+    pub use crate::request::{into_status, monitored, monitored_with_id, request_id_arg};
     pub use crate::schema::{BUILTIN_FIELDS, BUILTIN_TAGS};
     pub use crate::switches::monitoring_on;
     pub use crate::timing::TimedField;

@@ -24,6 +24,34 @@ pub struct RouteMeta {
     pub route: &'static str,
     /// The handler's crate name (the default `service` tag).
     pub crate_name: &'static str,
+    /// Set once a disagreement with the router's route has been logged.
+    pub(crate) disagreement_logged: AtomicBool,
+}
+
+impl RouteMeta {
+    /// The route `METHOD:/resource` of a handler in crate `crate_name`.
+    pub const fn new(route: &'static str, crate_name: &'static str) -> Self {
+        RouteMeta {
+            route,
+            crate_name,
+            disagreement_logged: AtomicBool::new(false),
+        }
+    }
+
+    /// `METHOD` and `/resource`.
+    pub(crate) fn parts(&self) -> (&'static str, &'static str) {
+        self.route.split_once(':').unwrap_or(("", self.route))
+    }
+}
+
+/// The route of a handler mounted for several methods (`route = "GET|POST:/x"`): the
+/// one of `method`, else the first (axum serves `HEAD` with the `GET` handler).
+#[doc(hidden)]
+pub fn route_for_method(routes: &'static [RouteMeta], method: &str) -> &'static RouteMeta {
+    routes
+        .iter()
+        .find(|meta| meta.parts().0 == method)
+        .unwrap_or(&routes[0])
 }
 
 /// What travels from the request path to the flusher.

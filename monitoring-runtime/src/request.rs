@@ -14,6 +14,7 @@
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use crate::context;
@@ -33,10 +34,12 @@ pin_project_lite::pin_project! {
     /// A monitored handler future; see the module docs.
     #[doc(hidden)]
     #[must_use = "futures do nothing unless awaited"]
-    pub struct Monitored<F> {
+    pub struct Monitored<F, S> {
         #[pin]
         inner: F,
         request: Request,
+        // `ResponseStatus::into_status` for the output (a zero-sized function item).
+        status: S,
     }
 }
 
@@ -96,7 +99,7 @@ impl Request {
     pub(crate) fn poll<T>(
         &mut self,
         inner: impl FnOnce() -> Poll<T>,
-        status: impl FnOnce(&T) -> Status,
+        status: impl FnOnce(T) -> (T, Status),
     ) -> Poll<T> {
         if !self.started {
             self.begin();
@@ -104,8 +107,10 @@ impl Request {
         if self.target.is_none() {
             let out = inner();
             if self.nested {
-                if let Poll::Ready(value) = &out {
-                    hand_up(status(value));
+                if let Poll::Ready(value) = out {
+                    let (value, status) = status(value);
+                    hand_up(status);
+                    return Poll::Ready(value);
                 }
             }
             return out;
@@ -113,10 +118,14 @@ impl Request {
         let guard = context::enter_request(&mut self.context, &mut self.panicked, self.boundary);
         let out = inner();
         guard.leave();
-        if let Poll::Ready(value) = &out {
-            self.finish(status(value));
+        match out {
+            Poll::Ready(value) => {
+                let (value, status) = status(value);
+                self.finish(status);
+                Poll::Ready(value)
+            }
+            Poll::Pending => Poll::Pending,
         }
-        out
     }
 
     /// The first poll: where the request is recorded, its id, its start time.
@@ -126,6 +135,11 @@ impl Request {
         if context::in_boundary_request() {
             // The layer's request around this one records (one point per request).
             self.nested = true;
+            if let Some(router) = context::boundary_route() {
+                if !std::ptr::eq(router, self.route) && disagree(router, self.route) {
+                    log_disagreement(router, self.route);
+                }
+            }
             return;
         }
         self.target = ManuallyDrop::new(crate::current::request_target());
@@ -193,34 +207,72 @@ impl Drop for Request {
 }
 
 /// Wraps a handler body; what `#[monitored]` expands to.
+///
+/// `status` is [`into_status`] for the body's output, named by the expansion on the
+/// handler's return type: a type without [`ResponseStatus`] is reported once, there.
 #[doc(hidden)]
 #[inline]
-pub fn monitored<F: Future>(route: &'static RouteMeta, inner: F) -> Monitored<F>
+pub fn monitored<F, S>(route: &'static RouteMeta, inner: F, status: S) -> Monitored<F, S>
 where
-    F::Output: ResponseStatus,
+    F: Future,
+    S: Fn(F::Output) -> (F::Output, Status),
 {
     // The state is written in place; a request id handed in from a local would be
     // copied wider than it was written (see `monitored_with_id`).
     Monitored {
         inner,
         request: Request::new(route, false),
+        status,
     }
 }
 
 /// [`monitored`] with the `request_id = <expr>` argument of `#[monitored]`.
 #[doc(hidden)]
 #[inline]
-pub fn monitored_with_id<F: Future>(
+pub fn monitored_with_id<F, S>(
     route: &'static RouteMeta,
     request_id: Option<Text>,
     inner: F,
-) -> Monitored<F>
+    status: S,
+) -> Monitored<F, S>
 where
-    F::Output: ResponseStatus,
+    F: Future,
+    S: Fn(F::Output) -> (F::Output, Status),
 {
-    let mut monitored = monitored(route, inner);
+    let mut monitored = monitored(route, inner, status);
     monitored.request.set_request_id(request_id);
     monitored
+}
+
+/// The status of a handler's output, handed back with it.
+#[doc(hidden)]
+#[inline]
+pub fn into_status<T: ResponseStatus>(output: T) -> (T, Status) {
+    output.into_status()
+}
+
+/// True when the router's route and an attribute's name different resources or methods
+/// (axum serves `HEAD` with the `GET` handler: that is no disagreement).
+fn disagree(router: &RouteMeta, attribute: &RouteMeta) -> bool {
+    let ((router_method, router_path), (method, path)) = (router.parts(), attribute.parts());
+    router_path != path || (router_method != method && (router_method, method) != ("HEAD", "GET"))
+}
+
+/// The router's route is recorded; says so once per attribute.
+#[cold]
+#[inline(never)]
+fn log_disagreement(router: &RouteMeta, attribute: &RouteMeta) {
+    if attribute.disagreement_logged.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    tracing::warn!(
+        target: "monitoring",
+        router = router.route,
+        attribute = attribute.route,
+        "the route of a `#[monitored]` handler differs from the route the router matched \
+         (MonitoringLayer); the router's is recorded. Fix the attribute's `route` \
+         (logged once per handler)"
+    );
 }
 
 /// A nested request's outcome for the request around it: its error code, if any (the
@@ -239,17 +291,17 @@ pub fn request_id_arg<T: Into<Text>>(id: T) -> Option<Text> {
     Some(id.into())
 }
 
-impl<F: Future> Future for Monitored<F>
+impl<F, S> Future for Monitored<F, S>
 where
-    F::Output: ResponseStatus,
+    F: Future,
+    S: Fn(F::Output) -> (F::Output, Status),
 {
     type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let inner = this.inner;
-        this.request
-            .poll(|| inner.poll(cx), ResponseStatus::response_status)
+        let (inner, status) = (this.inner, this.status);
+        this.request.poll(|| inner.poll(cx), status)
     }
 }

@@ -40,8 +40,8 @@ impl Status {
 /// Implemented for `Result<T, E>` (with `T: ResponseStatus`, `E: MonitoredError`; `E` may
 /// be `Infallible`),
 /// `http::StatusCode`, `http::Response<B>`, `(StatusCode, T)`, `(StatusCode, HeaderMap, T)`,
-/// `(StatusCode, [(K, V); N], T)`, `(HeaderMap, T)`, axum's `Json`, `Html`, `NoContent` and
-/// `Redirect` (feature `axum`), `()`, strings and
+/// `(StatusCode, [(K, V); N], T)`, `(HeaderMap, T)`, axum's `Json`, `Html`, `NoContent`,
+/// `Redirect` and `axum::response::Result<T>` (feature `axum`), `()`, strings and
 /// `Vec<u8>` (200), and [`Status`] itself. Implement it for your own response types.
 #[diagnostic::on_unimplemented(
     message = "`#[monitored]` cannot tell the HTTP status of a `{Self}`",
@@ -51,6 +51,18 @@ impl Status {
 pub trait ResponseStatus {
     /// The status of this response.
     fn response_status(&self) -> Status;
+
+    /// The status of a response that can tell it only by value (axum's `ErrorResponse`
+    /// keeps its response private); hands the value back unchanged.
+    #[doc(hidden)]
+    #[inline]
+    fn into_status(self) -> (Self, Status)
+    where
+        Self: Sized,
+    {
+        let status = self.response_status();
+        (self, status)
+    }
 }
 
 /// Gives an error type its HTTP status and error code; `Result<T, E>` handlers need it.
@@ -84,6 +96,23 @@ impl<T: ResponseStatus, E: MonitoredError> ResponseStatus for Result<T, E> {
                 code: e.status_code(),
                 error_code: e.error_code(),
             },
+        }
+    }
+
+    #[inline]
+    fn into_status(self) -> (Self, Status) {
+        match self {
+            Ok(v) => {
+                let (v, status) = v.into_status();
+                (Ok(v), status)
+            }
+            Err(e) => {
+                let status = Status {
+                    code: e.status_code(),
+                    error_code: e.error_code(),
+                };
+                (Err(e), status)
+            }
         }
     }
 }
@@ -140,10 +169,37 @@ impl MonitoredError for std::convert::Infallible {
 
 #[cfg(feature = "axum")]
 mod axum_responses {
-    //! What axum handlers commonly return. (`axum::response::Result<T>`'s error keeps
-    //! its response private: `MonitoringLayer` reads that status from the response.)
+    //! What axum handlers commonly return.
 
     use super::{ResponseStatus, Status};
+    use axum::response::{ErrorResponse, IntoResponse};
+
+    /// `axum::response::Result<T>`: the error keeps its response private, so its status
+    /// is read by value (the response is taken out and put back unchanged).
+    impl<T: ResponseStatus> ResponseStatus for Result<T, ErrorResponse> {
+        /// By reference only `Ok`'s status can be told; `Err` reads as 500.
+        fn response_status(&self) -> Status {
+            match self {
+                Ok(v) => v.response_status(),
+                Err(_) => Status::code(500),
+            }
+        }
+
+        fn into_status(self) -> (Self, Status) {
+            match self {
+                Ok(v) => {
+                    let (v, status) = v.into_status();
+                    (Ok(v), status)
+                }
+                Err(e) => {
+                    // Only `Result<_, ErrorResponse>` turns it back into its response.
+                    let response = Err::<(), _>(e).into_response();
+                    let status = Status::code(response.status().as_u16());
+                    (Err(ErrorResponse::from(response)), status)
+                }
+            }
+        }
+    }
 
     impl<T> ResponseStatus for axum::Json<T> {
         fn response_status(&self) -> Status {
@@ -240,6 +296,7 @@ mod tests {
     #[test]
     fn axum_responses_map_to_their_status() {
         use axum::response::{Html, NoContent, Redirect};
+        use axum::Json;
         assert_eq!(code(&axum::Json(1)), 200);
         assert_eq!(code(&Html("<p>")), 200);
         assert_eq!(code(&NoContent), 204);
@@ -248,5 +305,14 @@ mod tests {
         assert_eq!(code(&Redirect::permanent("/a")), 308);
         let failed: Result<axum::Json<u8>, http::StatusCode> = Err(http::StatusCode::NOT_FOUND);
         assert_eq!(code(&failed), 404);
+        let failed: axum::response::Result<Json<u8>> = Err(http::StatusCode::GONE.into());
+        let (back, status) = failed.into_status();
+        assert_eq!(status.code, 410);
+        let response = axum::response::IntoResponse::into_response(back);
+        assert_eq!(
+            response.status(),
+            410,
+            "the error response is handed back unchanged"
+        );
     }
 }

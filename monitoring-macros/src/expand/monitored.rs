@@ -23,16 +23,35 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => func,
         Err(fallback) => return fallback,
     };
-    if let Err(e) = valid::monitored(&args, &mut func) {
-        return with_fallback(e, item);
+    match valid::monitored(&args, &mut func) {
+        Ok(checked) => expand_fn(&args, &checked, func),
+        Err(e) => with_fallback(e, item),
     }
-    expand_fn(&args, func)
+}
+
+/// The handler's `&'static RouteMeta`: one static, or one per method and the request's
+/// method choosing among them.
+fn route_meta(krate: &TokenStream, checked: &valid::Monitored) -> TokenStream {
+    let routes = &checked.routes;
+    let Some(method) = &checked.method_param else {
+        return quote! {{
+            static __MONITORING_ROUTE: #krate::__private::RouteMeta =
+                #krate::__private::RouteMeta::new(#(#routes)*, ::core::env!("CARGO_PKG_NAME"));
+            &__MONITORING_ROUTE
+        }};
+    };
+    let n = routes.len();
+    quote! {{
+        static __MONITORING_ROUTES: [#krate::__private::RouteMeta; #n] = [#(
+            #krate::__private::RouteMeta::new(#routes, ::core::env!("CARGO_PKG_NAME")),
+        )*];
+        #krate::__private::route_for_method(&__MONITORING_ROUTES, #method.as_str())
+    }}
 }
 
 /// Wraps a checked `async fn` (or `#[async_trait]` function) in the monitored future.
-fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> TokenStream {
+fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn) -> TokenStream {
     let krate = attr::krate(&args.krate);
-    let route = &args.route;
     // Unmappable return types are reported on the return type.
     let output_span = match &func.sig.output {
         ReturnType::Type(_, ty) => ty.span(),
@@ -58,13 +77,7 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> TokenStream {
             quote!(),
         ),
     };
-    let meta = quote! {{
-        static __MONITORING_ROUTE: #krate::__private::RouteMeta = #krate::__private::RouteMeta {
-            route: #route,
-            crate_name: ::core::env!("CARGO_PKG_NAME"),
-        };
-        &__MONITORING_ROUTE
-    }};
+    let meta = route_meta(&krate, checked);
     // With a nameable return type the body gets it as its type, so inference (`?`,
     // integer literals) works as in the original function and errors name the type.
     let body = |block: &dyn quote::ToTokens| match &func.sig.output {
@@ -80,11 +93,22 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> TokenStream {
     };
     // The call is spanned on the return type: an unmappable type is reported there.
     let call = quote_spanned! {output_span=>
-        #monitored(__monitoring_route, #id_arg __monitoring_body)
+        #monitored(
+            __monitoring_route,
+            #id_arg
+            __monitoring_body,
+            __monitoring_into_status,
+        )
+    };
+    // Named through a local import so that its whole path carries the return type's
+    // span: that is where an unmappable type is reported, once.
+    let into_status = quote_spanned! {output_span=>
+        use #krate::__private::into_status as __monitoring_into_status;
     };
     if func.sig.asyncness.is_some() {
         let inner = body(&func.block);
         *func.block = syn::parse_quote! {{
+            #into_status
             let __monitoring_on = #krate::__private::monitoring_on();
             let __monitoring_route = #meta;
             #request_id
@@ -99,6 +123,7 @@ fn expand_fn(args: &MonitoredArgs, mut func: ItemFn) -> TokenStream {
         let original = inner.clone();
         *inner = syn::parse_quote! {
             async move {
+                #into_status
                 let __monitoring_on = #krate::__private::monitoring_on();
                 let __monitoring_route = #meta;
                 #request_id

@@ -43,6 +43,12 @@ async fn never_fails() -> Result<Json<u32>, Infallible> {
     Ok(Json(1))
 }
 
+#[monitored(route = "GET:/maybe")]
+async fn maybe() -> axum::response::Result<Json<u32>> {
+    Err(StatusCode::GONE)?;
+    Ok(Json(1))
+}
+
 fn main() {
-    let _ = (json, html, none, moved, typed, headers, never_fails);
+    let _ = (json, html, none, moved, typed, headers, never_fails, maybe);
 }

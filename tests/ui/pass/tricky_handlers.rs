@@ -64,6 +64,20 @@ pub async fn files() -> StatusCode {
     StatusCode::OK
 }
 
+/// One handler for several methods: the `Method` parameter picks the route.
+#[monitored(route = "GET|PUT|DELETE:/items/{id}/state")]
+pub async fn state(method: http::Method, id: u32) -> StatusCode {
+    let _ = (method, id);
+    StatusCode::OK
+}
+
+/// The same with a borrowed `Method` under another path.
+#[monitored(route = "POST|PATCH:/notes")]
+pub async fn notes(verb: &http::Method) -> StatusCode {
+    let _ = verb;
+    StatusCode::OK
+}
+
 /// Explicit crate path.
 #[monitored(route = "HEAD:/ping", crate = "::monitoring")]
 pub async fn ping() -> StatusCode {
