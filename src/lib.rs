@@ -41,6 +41,8 @@ extern crate self as monitoring;
 
 // The API, flat: what users name. Modules stay private but the line-protocol
 // policy's (its table is the encoder's documentation).
+#[cfg(feature = "actix")]
+pub use monitoring_runtime::actix;
 pub use monitoring_runtime::{
     add_field, add_tag, add_time, current, in_request, line_protocol, record, record_usages,
     set_error_code, spawn, spawn_blocking, time_field, BoxError, Capture, Config, Dialect,
@@ -52,9 +54,9 @@ pub use monitoring_runtime::{
 };
 #[cfg(feature = "axum")]
 #[allow(deprecated)]
-pub use monitoring_runtime::{
-    MonitoringLayer, MonitoringService, RequestIdLayer, ResponseFuture, REQUEST_ID_HEADERS,
-};
+pub use monitoring_runtime::{MonitoringLayer, MonitoringService, RequestIdLayer};
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub use monitoring_runtime::{ResponseFuture, REQUEST_ID_HEADERS};
 
 /// Monitors an async handler. See the README's macro reference.
 ///
@@ -63,7 +65,9 @@ pub use monitoring_runtime::{
 /// async fn events(id: String) -> Result<Json<Reply>, LunaError> { .. }
 /// ```
 ///
-/// - `route = "METHOD:/resource"` (required): checked at compile time.
+/// - `route = "METHOD:/resource"` (required): checked at compile time. A handler
+///   serving several methods lists them, `"GET|PUT:/resource"`, and takes a
+///   `method: http::Method` parameter that picks the route recorded.
 /// - `request_id = <expr>` (optional): else the `LUNA-Request-Id` / `X-Request-Id`
 ///   header (through [`MonitoringLayer`], feature `axum`), else
 ///   generated as `<unix seconds>,<uuid4>`.

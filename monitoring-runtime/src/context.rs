@@ -47,10 +47,10 @@ thread_local! {
 }
 
 /// Makes the boundary request's route known to handlers inside it for one poll.
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) struct BoundaryRoute(Option<&'static RouteMeta>);
 
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "actix"))]
 impl BoundaryRoute {
     #[inline]
     pub(crate) fn enter(route: &'static RouteMeta) -> Self {
@@ -58,7 +58,7 @@ impl BoundaryRoute {
     }
 }
 
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "actix"))]
 impl Drop for BoundaryRoute {
     #[inline]
     fn drop(&mut self) {

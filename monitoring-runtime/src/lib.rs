@@ -34,11 +34,16 @@
 //! | 8 | `monitor` | the handle and its builder |
 //! | 9 | `current` | the global and scoped monitor, the per-thread caches |
 //! | 10 | `request`, `usage`, `series` | a monitored request's future (`#[monitored]`); estimator counters; custom series |
-//! | 11 | `layer` | `MonitoringLayer`: every request at the service boundary (feature `axum`) |
+//! | 11 | `boundary` | the request at the service boundary: route, request id, status from the response (features `axum`, `actix`) |
+//! | 12 | `layer`, `actix` | the adapters: `MonitoringLayer` for tower/axum (feature `axum`), `actix::Monitoring` for actix-web 4 (feature `actix`) |
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+pub mod actix;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod boundary;
 mod clock;
 mod config;
 mod context;
@@ -65,15 +70,15 @@ mod tasks;
 mod timing;
 mod usage;
 
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub use boundary::{ResponseFuture, REQUEST_ID_HEADERS};
 pub use config::{Config, InfluxConfig, Secret, StorageType};
 pub use context::{add_field, add_tag, add_time, in_request, set_error_code};
 pub use current::{current, record, Scoped};
 pub use error::Error;
 #[cfg(feature = "axum")]
 #[allow(deprecated)]
-pub use layer::{
-    MonitoringLayer, MonitoringService, RequestIdLayer, ResponseFuture, REQUEST_ID_HEADERS,
-};
+pub use layer::{MonitoringLayer, MonitoringService, RequestIdLayer};
 pub use line_protocol::{Dialect, EncodeIssues, Encoder};
 pub use monitor::{FlushReport, Monitor, MonitorBuilder};
 pub use point::{FieldValue, Point, TagValue, Text};

@@ -63,7 +63,7 @@ fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn)
         Some(expr) => {
             let id = quote_spanned!(expr.span()=> #krate::__private::request_id_arg(#expr));
             (
-                quote_spanned!(output_span=> #krate::__private::monitored_with_id),
+                quote_spanned!(output_span=> __monitoring_with_id),
                 quote! {
                     let __monitoring_request_id =
                         if __monitoring_on { #id } else { ::core::option::Option::None };
@@ -72,7 +72,7 @@ fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn)
             )
         }
         None => (
-            quote_spanned!(output_span=> #krate::__private::monitored),
+            quote_spanned!(output_span=> __monitoring_monitored),
             quote!(),
             quote!(),
         ),
@@ -98,12 +98,16 @@ fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn)
             #id_arg
             __monitoring_body,
             __monitoring_into_status,
-        )
+        ).await
     };
-    // Named through a local import so that its whole path carries the return type's
+    // Named through local imports so that the whole call carries the return type's
     // span: that is where an unmappable type is reported, once.
     let into_status = quote_spanned! {output_span=>
-        use #krate::__private::into_status as __monitoring_into_status;
+        #[allow(unused_imports)]
+        use #krate::__private::{
+            into_status as __monitoring_into_status, monitored as __monitoring_monitored,
+            monitored_with_id as __monitoring_with_id,
+        };
     };
     if func.sig.asyncness.is_some() {
         let inner = body(&func.block);
@@ -117,7 +121,7 @@ fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn)
             if !__monitoring_on {
                 return __monitoring_body.await;
             }
-            #call.await
+            #call
         }};
     } else if let Some(inner) = async_trait_block(&mut func.block) {
         let original = inner.clone();
@@ -131,7 +135,7 @@ fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn)
                 if !__monitoring_on {
                     return __monitoring_body.await;
                 }
-                #call.await
+                #call
             }
         };
     }

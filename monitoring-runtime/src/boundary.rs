@@ -1,0 +1,157 @@
+//! The request at the service boundary, shared by the framework adapters
+//! ([`MonitoringLayer`](crate::MonitoringLayer) for tower/axum, `actix::Monitoring`
+//! for actix-web): the route from the router's matched template, the request id from
+//! the headers, the status from the final response. The lifecycle itself (start,
+//! enrich, finish) is [`crate::request`]'s, the same one `#[monitored]` runs; an
+//! adapter reads its framework's request and response and nothing else.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::RwLock;
+use std::task::{Context, Poll};
+
+use crate::context::BoundaryRoute;
+use crate::point::Text;
+use crate::record::RouteMeta;
+use crate::request::Request;
+use crate::status::Status;
+
+/// Header names read for the request id, in order.
+pub const REQUEST_ID_HEADERS: [&str; 2] = ["luna-request-id", "x-request-id"];
+
+/// The route of a request no route matched.
+const UNMATCHED: &str = "<unmatched>";
+
+/// The nine standard methods; any other is written `OTHER`.
+const STANDARD: [&str; 9] = [
+    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// A response (or the inner service's error) as the boundary sees it.
+pub(crate) trait Outcome {
+    /// Its status and the error code it carries.
+    fn outcome(&self) -> Status;
+}
+
+/// Starts the boundary request of `method` on the matched `template` (`None`: no route
+/// matched), with the id the client sent; `None` while monitoring is off.
+#[inline]
+pub(crate) fn start(
+    method: &str,
+    template: Option<&str>,
+    request_id: impl FnOnce() -> Option<Text>,
+) -> Option<(Request, &'static RouteMeta)> {
+    if !crate::switches::monitoring_on() {
+        return None;
+    }
+    let route = route_meta(method, template);
+    let mut request = Request::new(route, true);
+    request.set_request_id(request_id());
+    Some((request, route))
+}
+
+/// The request id from a header's value: non-empty UTF-8.
+pub(crate) fn request_id(value: Option<&[u8]>) -> Option<Text> {
+    std::str::from_utf8(value?)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| Text::from(v.to_owned()))
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a monitored request at the service boundary: the inner service's
+    /// future, recorded when it completes (or dropped: 499; panicked: 500).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        request: Option<(Request, &'static RouteMeta)>,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(inner: F, request: Option<(Request, &'static RouteMeta)>) -> Self {
+        ResponseFuture { inner, request }
+    }
+}
+
+impl<F> Future for ResponseFuture<F>
+where
+    F: Future,
+    F::Output: Outcome,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let inner = this.inner;
+        match this.request {
+            None => inner.poll(cx),
+            Some((request, route)) => {
+                // For a `#[monitored]` handler inside, to compare its route with this.
+                let _route = BoundaryRoute::enter(route);
+                request.poll(
+                    || inner.poll(cx),
+                    |out| {
+                        let status = out.outcome();
+                        (out, status)
+                    },
+                )
+            }
+        }
+    }
+}
+
+/// Routes seen so far, by method and template: each `METHOD:/template` is built once
+/// and lives for the process (their number is bounded by the router's routes: raw
+/// paths and non-standard methods never become routes). Looked up without allocating.
+type Routes = HashMap<&'static str, HashMap<Box<str>, &'static RouteMeta>>;
+static ROUTES: RwLock<Option<Routes>> = RwLock::new(None);
+
+/// The route of a request: `METHOD:/template`, or `METHOD:<unmatched>`.
+pub(crate) fn route_meta(method: &str, template: Option<&str>) -> &'static RouteMeta {
+    let method = STANDARD
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("OTHER");
+    let template = template.unwrap_or(UNMATCHED);
+    let known = ROUTES.read().unwrap_or_else(|e| e.into_inner());
+    if let Some(meta) = known
+        .as_ref()
+        .and_then(|routes| routes.get(method)?.get(template))
+    {
+        return meta;
+    }
+    drop(known);
+    let mut routes = ROUTES.write().unwrap_or_else(|e| e.into_inner());
+    let by_template = routes
+        .get_or_insert_with(HashMap::new)
+        .entry(method)
+        .or_default();
+    by_template.entry(template.into()).or_insert_with(|| {
+        let route = format!("{method}:{template}");
+        // No crate name: the service's default name (the executable's) applies.
+        Box::leak(Box::new(RouteMeta::new(
+            Box::leak(route.into_boxed_str()),
+            "",
+        )))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_bounded_and_interned() {
+        let a = route_meta("GET", Some("/items/{id}"));
+        assert_eq!(a.route, "GET:/items/{id}");
+        assert!(std::ptr::eq(a, route_meta("GET", Some("/items/{id}"))));
+        assert_eq!(route_meta("PURGE", Some("/x")).route, "OTHER:/x");
+        assert_eq!(route_meta("POST", None).route, "POST:<unmatched>");
+        assert_eq!(request_id(Some(b"abc")).as_deref(), Some("abc"));
+        assert_eq!(request_id(Some(b"")), None);
+        assert_eq!(request_id(Some(b"\xff")), None);
+    }
+}

@@ -1,0 +1,207 @@
+//! `monitoring::actix::Monitoring` on a real actix-web 4 server, into a real InfluxDB
+//! 1.6.7: every request that reaches the service is stored once in `requests` (and once
+//! in `errors` when it failed), with the route the app matched, the status the client
+//! got, its error code and request id, including extractor rejections, unknown paths
+//! and wrong methods, which no handler body sees.
+#![cfg(feature = "actix")]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
+use monitoring::{monitored, ErrorCode, InfluxConfig, Monitor, MonitoredError, TagValue};
+use serde_json::Value;
+
+/// A LUNA-style failure: answered 400, error code 11027.
+#[derive(Debug)]
+struct LunaError;
+
+impl std::fmt::Display for LunaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bad image")
+    }
+}
+
+impl ResponseError for LunaError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+impl MonitoredError for LunaError {
+    fn status_code(&self) -> u16 {
+        400
+    }
+    fn error_code(&self) -> Option<TagValue> {
+        Some(11027u32.into())
+    }
+}
+
+async fn extractor(body: web::Json<Value>) -> web::Json<Value> {
+    monitoring::add_tag("handler_id", "3f2a");
+    body
+}
+
+async fn item(id: web::Path<u32>) -> String {
+    id.to_string()
+}
+
+/// With the attribute under the middleware: its error code, no second point.
+#[monitored(route = "POST:/detector")]
+async fn detector() -> Result<HttpResponse, LunaError> {
+    Err(LunaError)
+}
+
+async fn coded() -> HttpResponse {
+    let mut response = HttpResponse::UnprocessableEntity().finish();
+    response
+        .extensions_mut()
+        .insert(ErrorCode::new("policy_failed"));
+    response
+}
+
+async fn set_code() -> HttpResponse {
+    monitoring::set_error_code(42i64);
+    HttpResponse::ServiceUnavailable().finish()
+}
+
+fn app_config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/extractor")
+            .app_data(web::JsonConfig::default().limit(64))
+            .route(web::post().to(extractor)),
+    )
+    .route("/items/{id}", web::get().to(item))
+    .route("/detector", web::post().to(detector))
+    .route("/coded", web::get().to(coded))
+    .route("/set-code", web::get().to(set_code));
+}
+
+/// One request of the test: what is sent, and the route and error code to be stored
+/// (the status stored must be the one the client got, which is checked too).
+struct Case {
+    id: &'static str,
+    method: &'static str,
+    path: &'static str,
+    json: Option<String>,
+    route: &'static str,
+    status: u16,
+    /// The `errors` point's `error_code` (failed requests).
+    code: &'static str,
+}
+
+#[rustfmt::skip]
+fn cases() -> Vec<Case> {
+    let case = |id, method, path, json: Option<&str>, route, status, code| Case {
+        id, method, path, json: json.map(str::to_owned), route, status, code,
+    };
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(200));
+    vec![
+        case("ok", "POST", "/extractor", Some("{\"a\":1}"), "POST:/extractor", 200, ""),
+        case("bad-json", "POST", "/extractor", Some("{"), "POST:/extractor", 400, "400"),
+        case("no-type", "POST", "/extractor", None, "POST:/extractor", 400, "400"),
+        case("too-big", "POST", "/extractor", Some(&big), "POST:/extractor", 413, "413"),
+        case("bad-path", "GET", "/items/abc", None, "GET:/items/{id}", 404, "404"),
+        case("item", "GET", "/items/7", None, "GET:/items/{id}", 200, ""),
+        case("unknown", "GET", "/nowhere/42", None, "GET:<unmatched>", 404, "404"),
+        case("method", "DELETE", "/extractor", None, "DELETE:/extractor", 405, "405"),
+        case("luna", "POST", "/detector", None, "POST:/detector", 400, "11027"),
+        case("coded", "GET", "/coded", None, "GET:/coded", 422, "policy_failed"),
+        case("set-code", "GET", "/set-code", None, "GET:/set-code", 503, "42"),
+    ]
+}
+
+/// The rows of `series`, by request id; each id stored once.
+async fn stored(
+    influx: &common::Influx1,
+    series: &str,
+) -> BTreeMap<String, serde_json::Map<String, Value>> {
+    let mut by_id = BTreeMap::new();
+    for row in influx
+        .select("actix", &format!("SELECT * FROM {series}"))
+        .await
+    {
+        let id = row["request_id"].as_str().unwrap().to_owned();
+        assert!(by_id.insert(id.clone(), row).is_none(), "{id} stored twice");
+    }
+    by_id
+}
+
+/// Sends every case to the server at `base`; returns the statuses the client got.
+async fn send_all(base: &str, cases: &[Case]) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for c in cases {
+        let method = reqwest::Method::from_bytes(c.method.as_bytes()).unwrap();
+        let mut request = client
+            .request(method, format!("{base}{}", c.path))
+            .header("LUNA-Request-Id", c.id);
+        if let Some(json) = &c.json {
+            request = request
+                .header("content-type", "application/json")
+                .body(json.clone());
+        }
+        statuses.push(request.send().await.unwrap().status().as_u16());
+    }
+    statuses
+}
+
+#[test]
+fn every_request_is_stored_once_with_its_route_status_and_error_code() {
+    actix_web::rt::System::new().block_on(async {
+        let influx = common::Influx1::start().await;
+        influx.create_db("actix").await;
+        let monitor = Monitor::builder()
+            .influx(InfluxConfig::v1("127.0.0.1", influx.port, "actix"))
+            .service("luna-actix")
+            .start()
+            .unwrap();
+        monitor.install_global();
+        let server = HttpServer::new(|| {
+            App::new()
+                .wrap(monitoring::actix::Monitoring::new())
+                .configure(app_config)
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let base = format!("http://{}", server.addrs()[0]);
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+
+        let cases = cases();
+        let statuses = send_all(&base, &cases).await;
+        for (c, status) in cases.iter().zip(&statuses) {
+            assert_eq!(*status, c.status, "{}: status the client got", c.id);
+        }
+        handle.stop(true).await;
+        let report = monitor.shutdown().await;
+        assert!(report.complete, "{report:?}");
+        assert_eq!(report.dropped().total(), 0, "{report:?}");
+
+        let (requests, errors) = (
+            stored(&influx, "requests").await,
+            stored(&influx, "errors").await,
+        );
+        assert_eq!(requests.len(), cases.len(), "{requests:?}");
+        for c in &cases {
+            let row = &requests[c.id];
+            assert_eq!(row["route"], c.route, "{}", c.id);
+            assert_eq!(row["status_code"], c.status.to_string(), "{}", c.id);
+            assert_eq!(row["service"], "luna-actix", "{}", c.id);
+            assert!(row["execution_time"].as_f64().unwrap() >= 0.0, "{}", c.id);
+            if c.status >= 400 {
+                assert_eq!(errors[c.id]["error_code"], c.code, "{}", c.id);
+                assert_eq!(errors[c.id]["route"], c.route, "{}", c.id);
+            } else {
+                assert!(!errors.contains_key(c.id), "{}", c.id);
+            }
+        }
+        assert_eq!(requests["ok"]["handler_id"], "3f2a");
+        let failed = cases.iter().filter(|c| c.status >= 400).count();
+        assert_eq!(errors.len(), failed);
+    });
+}
