@@ -2,7 +2,7 @@
 //! `LineProtocolBuilder` and `influxdb2`'s `DataPoint`, all in one process; and a
 //! 5,000-line batch encoded and gzipped at the default level.
 //!
-//! `cargo bench --bench encode --features axum`
+//! `cargo bench -p monitoring-benches --bench encode`
 
 use std::hint::black_box;
 

@@ -5,7 +5,7 @@
 //! single-threaded runtime (one core), so its CPU time is read from that thread alone
 //! (`/proc/thread-self/schedstat`).
 //!
-//! `cargo bench --bench end_to_end --features axum` (needs `influxd` and
+//! `cargo bench -p monitoring-benches --bench end_to_end` (needs `influxd` and
 //! `victoria-metrics` on PATH; `scripts/test.sh` installs them). `E2E_ONLY=<part of
 //! a test name>` (`sustained`, `idle`, `10,000`, `at once`) runs only those tests.
 

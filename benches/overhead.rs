@@ -1,6 +1,6 @@
 //! Cost of instrumentation per call, every baseline in the same process.
 //!
-//! `cargo bench --bench overhead --features axum`
+//! `cargo bench -p monitoring-benches --bench overhead`
 //!
 //! The handlers are trivial async fns completed in one poll with a no-op waker, so what
 //! is measured is the wrapper: `#[monitored]` with monitoring on (records go into the

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
-cargo bench --features axum --bench instructions --no-run >/dev/null 2>&1
+cargo bench -p monitoring-benches --bench instructions --no-run >/dev/null 2>&1
 bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
 scenarios=("$@")
 [ ${#scenarios[@]} -eq 0 ] && scenarios=(plain monitored_off monitored_on tracing autometrics calls_plain calls_timed encode_seed line_protocol_builder influxdb2 encode_hostile line_protocol_builder_hostile influxdb2_hostile encode_gzip_batch)

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: $0 <scenario>,<scenario>,... [N] [ROUNDS]" >&2; exit 2; }
 names=$1; n=${2:-3000}; rounds=${3:-300}
-cargo bench --features axum --bench instructions --no-run >/dev/null 2>&1
+cargo bench -p monitoring-benches --bench instructions --no-run >/dev/null 2>&1
 bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
 tmp=$(mktemp); trap 'rm -f "$tmp"' EXIT
 ROUNDS=$rounds "$bin" "$names" "$n" > "$tmp"

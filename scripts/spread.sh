@@ -11,7 +11,7 @@ scenario=${1:-encode_seed}
 processes=${2:-20}
 rounds=${3:-20}
 n=${4:-20000}
-cargo bench --features axum --bench instructions --no-run >/dev/null 2>&1
+cargo bench -p monitoring-benches --bench instructions --no-run >/dev/null 2>&1
 bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
 # Each round's line: the contention probe's ns per step, then the scenario's ns per
 # call. Only rounds whose probe is within 8% of the best probe seen in any process

@@ -5,28 +5,19 @@
 //! enrich, finish) is [`crate::request`]'s, the same one `#[monitored]` runs; an
 //! adapter reads its framework's request and response and nothing else.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::RwLock;
 use std::task::{Context, Poll};
 
 use crate::context::BoundaryRoute;
 use crate::point::Text;
 use crate::record::RouteMeta;
 use crate::request::Request;
+use crate::routes::route_meta;
 use crate::status::Status;
 
 /// Header names read for the request id, in order.
 pub const REQUEST_ID_HEADERS: [&str; 2] = ["luna-request-id", "x-request-id"];
-
-/// The route of a request no route matched.
-const UNMATCHED: &str = "<unmatched>";
-
-/// The nine standard methods; any other is written `OTHER`.
-const STANDARD: [&str; 9] = [
-    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
-];
 
 /// A response (or the inner service's error) as the boundary sees it.
 pub(crate) trait Outcome {
@@ -102,54 +93,12 @@ where
     }
 }
 
-/// Routes seen so far, by method and template: each `METHOD:/template` is built once
-/// and lives for the process (their number is bounded by the router's routes: raw
-/// paths and non-standard methods never become routes). Looked up without allocating.
-type Routes = HashMap<&'static str, HashMap<Box<str>, &'static RouteMeta>>;
-static ROUTES: RwLock<Option<Routes>> = RwLock::new(None);
-
-/// The route of a request: `METHOD:/template`, or `METHOD:<unmatched>`.
-pub(crate) fn route_meta(method: &str, template: Option<&str>) -> &'static RouteMeta {
-    let method = STANDARD
-        .iter()
-        .find(|m| **m == method)
-        .copied()
-        .unwrap_or("OTHER");
-    let template = template.unwrap_or(UNMATCHED);
-    let known = ROUTES.read().unwrap_or_else(|e| e.into_inner());
-    if let Some(meta) = known
-        .as_ref()
-        .and_then(|routes| routes.get(method)?.get(template))
-    {
-        return meta;
-    }
-    drop(known);
-    let mut routes = ROUTES.write().unwrap_or_else(|e| e.into_inner());
-    let by_template = routes
-        .get_or_insert_with(HashMap::new)
-        .entry(method)
-        .or_default();
-    by_template.entry(template.into()).or_insert_with(|| {
-        let route = format!("{method}:{template}");
-        // No crate name: the service's default name (the executable's) applies.
-        Box::leak(Box::new(RouteMeta::new(
-            Box::leak(route.into_boxed_str()),
-            "",
-        )))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn routes_are_bounded_and_interned() {
-        let a = route_meta("GET", Some("/items/{id}"));
-        assert_eq!(a.route, "GET:/items/{id}");
-        assert!(std::ptr::eq(a, route_meta("GET", Some("/items/{id}"))));
-        assert_eq!(route_meta("PURGE", Some("/x")).route, "OTHER:/x");
-        assert_eq!(route_meta("POST", None).route, "POST:<unmatched>");
+    fn request_ids_are_non_empty_text() {
         assert_eq!(request_id(Some(b"abc")).as_deref(), Some("abc"));
         assert_eq!(request_id(Some(b"")), None);
         assert_eq!(request_id(Some(b"\xff")), None);
