@@ -263,10 +263,11 @@ pub async fn send_mix(addr: SocketAddr, rounds: u64) -> Sent {
                 ),
             ]);
         }
-        for (route, request, fails) in calls {
+        for (k, (route, request, fails)) in calls.into_iter().enumerate() {
+            // One id per request sent: round, position in the round, route.
             let response = request
                 .header("content-type", "application/json")
-                .header("X-Request-Id", format!("demo-{i}-{route}"))
+                .header("X-Request-Id", format!("demo-{i}-{k}-{route}"))
                 .send()
                 .await
                 .expect("the demo service answers");

@@ -48,6 +48,14 @@ database = "luna"
 
     let requests = influx.select("luna", "SELECT * FROM requests").await;
     let errors = influx.select("luna", "SELECT * FROM errors").await;
+    // Each request the demo sent (its own `demo-<n>` id) is stored exactly once.
+    for (series, rows) in [("requests", &requests), ("errors", &errors)] {
+        let ids: std::collections::HashSet<&str> = rows
+            .iter()
+            .map(|r| r["request_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), rows.len(), "a request stored twice in {series}");
+    }
     for (route, n) in &sent.requests {
         let stored = requests.iter().filter(|r| r["route"] == *route).count() as u64;
         assert_eq!(stored, *n, "requests of {route}");

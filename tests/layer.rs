@@ -58,6 +58,15 @@ async fn state(method: Method) -> axum::response::Result<StatusCode> {
     Ok(StatusCode::OK)
 }
 
+/// Inner middleware answering before the handler (authentication): 401.
+async fn require_token(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if request.headers().contains_key("authorization") {
+        next.run(request).await
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
+    }
+}
+
 /// Mounted under another path than its attribute names: the router's route is stored.
 #[monitored(route = "GET:/old-name")]
 async fn renamed() -> StatusCode {
@@ -77,6 +86,10 @@ fn app() -> Router {
         .route("/panics", get(panics))
         .route("/state", get(state).put(state))
         .route("/renamed", get(renamed))
+        .route(
+            "/private",
+            get(|| async { "secret" }).layer(axum::middleware::from_fn(require_token)),
+        )
         .layer(monitoring::MonitoringLayer::new())
 }
 
@@ -136,6 +149,7 @@ fn cases() -> Vec<Case> {
         case("state-get", "GET", "/state", None, "GET:/state", 200, ""),
         case("state-put", "PUT", "/state", None, "PUT:/state", 409, "409"),
         case("renamed", "GET", "/renamed", None, "GET:/renamed", 200, ""),
+        case("no-token", "GET", "/private", None, "GET:/private", 401, "401"),
     ]
 }
 
