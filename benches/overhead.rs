@@ -223,7 +223,7 @@ fn call_monitored_on_warm(b: divan::Bencher) {
     let calls = std::cell::Cell::new(0u64);
     // divan generates a sample's inputs before timing it: drain once per sample.
     b.with_inputs(|| {
-        if calls.get() % 1000 == 0 {
+        if calls.get().is_multiple_of(1000) {
             monitors.runtime.block_on(monitors.on_warm.flush());
         }
         calls.set(calls.get() + 1);

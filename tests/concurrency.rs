@@ -14,10 +14,10 @@ use monitoring::{monitored, InfluxConfig, Monitor};
 #[monitored(route = "POST:/concurrent")]
 async fn handler(i: u64) -> StatusCode {
     monitoring::add_field("i", i);
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         tokio::task::yield_now().await;
     }
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK

@@ -23,7 +23,7 @@ fn point(g: &mut Gen, i: u64) -> Point {
         0 => p.add_field("nan", f64::NAN),
         1 => p.add_field(
             "inf",
-            if g.next() % 2 == 0 {
+            if g.next().is_multiple_of(2) {
                 f64::INFINITY
             } else {
                 f64::NEG_INFINITY
@@ -34,7 +34,7 @@ fn point(g: &mut Gen, i: u64) -> Point {
         4 => p.add_field("_under", 1i64),
         5 => p.add_field(
             "extreme",
-            if g.next() % 2 == 0 {
+            if g.next().is_multiple_of(2) {
                 f64::MAX
             } else {
                 f64::MIN_POSITIVE

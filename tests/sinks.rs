@@ -73,7 +73,7 @@ impl Plugin for Recording {
     async fn flush_points(&mut self, points: &[Point]) -> Result<(), BoxError> {
         tokio::time::sleep(self.delay).await;
         self.calls += 1;
-        if self.fail_every_other && self.calls % 2 == 0 {
+        if self.fail_every_other && self.calls.is_multiple_of(2) {
             return Err("plugin refused the batch".into());
         }
         self.journal

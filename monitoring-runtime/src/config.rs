@@ -113,6 +113,13 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Extra PEM root certificate for https (self-signed servers).
     pub ca_cert: Option<PathBuf>,
+    /// Directory of the disk buffer of the InfluxDB sink: what it cannot deliver
+    /// (outage, shutdown, memory bound) is kept there and delivered later, also by the
+    /// next process with the same `spool_dir`. Default: none (memory only).
+    pub spool_dir: Option<PathBuf>,
+    /// Bytes the spool may hold; beyond it the oldest segments are dropped and
+    /// counted. Default `1073741824` (1 GiB).
+    pub max_spool_bytes: u64,
     /// InfluxDB connection.
     pub influx: Option<InfluxConfig>,
 }
@@ -137,6 +144,8 @@ impl Default for Config {
             shutdown_timeout: 10.0,
             file: None,
             ca_cert: None,
+            spool_dir: None,
+            max_spool_bytes: 1 << 30,
             influx: None,
         }
     }
@@ -367,6 +376,15 @@ impl Config {
         positive("batch_size", self.batch_size)?;
         positive("queue_capacity", self.queue_capacity)?;
         positive("max_buffered_bytes", self.max_buffered_bytes)?;
+        if self.spool_dir.is_some() && self.max_spool_bytes < 1 << 20 {
+            return Err(Error::config(
+                "monitoring.max_spool_bytes",
+                format!(
+                    "must be at least 1048576 (1 MiB), got {}",
+                    self.max_spool_bytes
+                ),
+            ));
+        }
         if self.max_buffered_points < self.batch_size {
             return Err(Error::config(
                 "monitoring.max_buffered_points",

@@ -44,6 +44,21 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The spool directory could not be created, locked, read or written.
+    #[error("cannot use the monitoring spool `{path}`")]
+    Spool {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another monitor (in this or another process) holds the spool directory.
+    #[error("the monitoring spool `{path}` is in use by another monitor (its LOCK file is locked); give each monitor its own spool_dir")]
+    SpoolLocked {
+        /// The directory.
+        path: PathBuf,
+    },
 }
 
 impl Error {

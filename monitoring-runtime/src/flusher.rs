@@ -204,6 +204,11 @@ impl Flusher {
                 );
             }
         }
+        // Spools: what was handed to their writers reaches the disk (and is fsynced)
+        // within the same grace; anything later is counted.
+        for sink in &self.core.sinks {
+            sink.close_spool(deadline + 2 * SINK_STOP_GRACE).await;
+        }
         // A record pushed while shutdown began can no longer reach a sink: count it.
         let late = self.pop_all();
         if late > 0 {

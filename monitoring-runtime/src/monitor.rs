@@ -248,6 +248,19 @@ impl MonitorBuilder {
         self
     }
 
+    /// Keeps what the InfluxDB sink cannot deliver in `dir` (the disk buffer; see the
+    /// README's "Disk buffer"), delivering it later, also from an earlier process.
+    pub fn spool_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// The spool's bound in bytes (default 1 GiB); beyond it the oldest points go.
+    pub fn max_spool_bytes(mut self, bytes: u64) -> Self {
+        self.config.max_spool_bytes = bytes;
+        self
+    }
+
     /// Uses https for InfluxDB, trusting also the PEM certificate at `ca_cert`.
     pub fn tls(mut self, ca_cert: Option<std::path::PathBuf>) -> Self {
         self.config.use_ssl = true;
@@ -314,10 +327,15 @@ impl MonitorBuilder {
             max_points: config.max_buffered_points,
             max_bytes: config.max_buffered_bytes,
         };
+        // Locked for the monitor's life; given to the sinks that can spool.
+        let spool = match &config.spool_dir {
+            Some(dir) => Some(sink::SpoolDir::open(dir, config.max_spool_bytes)?),
+            None => None,
+        };
         let mut queues = Vec::new();
         let mut tasks = Vec::new();
         for spec in specs {
-            let (queue, task) = spec.start(&runtime, limits);
+            let (queue, task) = spec.start(&runtime, limits, spool.as_ref())?;
             queues.push(queue);
             tasks.push(task);
         }

@@ -1,11 +1,12 @@
 //! Self-observability: what was recorded, written, dropped (and why), retried.
 //!
 //! Every point is accounted for: for each sink,
-//! `recorded = written + dropped + buffered` once the flusher has seen the point, and
+//! `received + recovered = written + dropped + buffered + spooled` (`recovered`:
+//! points an earlier process left in the spool), and
 //! points refused before reaching the flusher are in [`Stats::dropped`].
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::line_protocol::EncodeIssues;
 
@@ -39,11 +40,18 @@ pub enum DropReason {
     /// `shutdown()` completed: await [`Monitor::shutdown`](crate::Monitor::shutdown)
     /// before the runtime (or the process) ends.
     NotShutDown,
+    /// The spool (`spool_dir`) was over `max_spool_bytes`: its oldest segment was
+    /// deleted.
+    SpoolFull,
+    /// A spooled record was damaged (a torn write after a crash, a bad checksum).
+    SpoolCorrupt,
+    /// A batch could not be written to the spool (disk full, permissions).
+    SpoolError,
 }
 
 impl DropReason {
     /// All reasons, in a stable order.
-    pub const ALL: [DropReason; 11] = [
+    pub const ALL: [DropReason; 14] = [
         DropReason::QueueFull,
         DropReason::AfterShutdown,
         DropReason::Invalid,
@@ -55,6 +63,9 @@ impl DropReason {
         DropReason::ShutdownDeadline,
         DropReason::PluginError,
         DropReason::NotShutDown,
+        DropReason::SpoolFull,
+        DropReason::SpoolCorrupt,
+        DropReason::SpoolError,
     ];
 
     /// A short snake_case name.
@@ -71,6 +82,9 @@ impl DropReason {
             DropReason::ShutdownDeadline => "shutdown_deadline",
             DropReason::PluginError => "plugin_error",
             DropReason::NotShutDown => "not_shut_down",
+            DropReason::SpoolFull => "spool_full",
+            DropReason::SpoolCorrupt => "spool_corrupt",
+            DropReason::SpoolError => "spool_error",
         }
     }
 
@@ -158,8 +172,18 @@ pub(crate) struct SinkCounters {
     pub(crate) requests: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) buffered: AtomicU64,
-    pub(crate) dropped: DropCounters,
+    /// Shared with the sink's spool, which counts its own drops.
+    pub(crate) dropped: Arc<DropCounters>,
     pub(crate) last_error: Mutex<Option<String>>,
+}
+
+/// The spool's share of a sink's stats (`spool_dir`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SpoolFigures {
+    pub(crate) spooled: u64,
+    pub(crate) pending: u64,
+    pub(crate) replayed: u64,
+    pub(crate) recovered: u64,
 }
 
 impl SinkCounters {
@@ -167,14 +191,17 @@ impl SinkCounters {
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
     }
 
-    pub(crate) fn snapshot(&self, name: &str) -> SinkStats {
+    pub(crate) fn snapshot(&self, name: &str, spool: SpoolFigures) -> SinkStats {
         SinkStats {
             name: name.to_owned(),
             received: self.received.load(Relaxed),
             written: self.written.load(Relaxed),
             requests: self.requests.load(Relaxed),
             retries: self.retries.load(Relaxed),
-            buffered: self.buffered.load(Relaxed),
+            buffered: self.buffered.load(Relaxed) + spool.pending,
+            spooled: spool.spooled,
+            replayed: spool.replayed,
+            recovered: spool.recovered,
             dropped: self.dropped.snapshot(),
             last_error: self
                 .last_error
@@ -199,8 +226,16 @@ pub struct SinkStats {
     pub requests: u64,
     /// Retried attempts.
     pub retries: u64,
-    /// Points waiting in the sink's buffer (including a batch in flight).
+    /// Points waiting in the sink's buffer (including a batch in flight, and batches
+    /// on their way to the spool).
     pub buffered: u64,
+    /// Points in the sink's spool (`spool_dir`), not yet delivered. For every sink,
+    /// `received + recovered = written + dropped + buffered + spooled`.
+    pub spooled: u64,
+    /// Points delivered from the spool (written, or rejected by the database).
+    pub replayed: u64,
+    /// Points an earlier process left in the spool, found at start.
+    pub recovered: u64,
     /// Points dropped by this sink, by reason.
     pub dropped: DropCounts,
     /// The last error the sink saw (never contains credentials).

@@ -54,7 +54,7 @@ pub fn point(g: &mut Gen, series: &'static str, i: u64, base_ns: i64) -> Point {
         .with_field("i", g.next() as i64)
         .with_field("f", g.float())
         .with_field("u", g.next() >> 1)
-        .with_field("b", g.next() % 2 == 0)
+        .with_field("b", g.next().is_multiple_of(2))
 }
 
 /// A string field as stored: line breaks become U+FFFD, everything else is kept.

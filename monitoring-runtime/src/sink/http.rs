@@ -63,6 +63,20 @@ enum Outcome {
     /// Split and retry the halves; a single line is dropped for this reason.
     Split(DropReason, String),
     Dropped(DropReason, String),
+    /// Not delivered now: to the spool (a fresh batch with a spool configured).
+    Spool,
+    /// Cut off by the shutdown deadline while delivering a spooled record: it stays.
+    Stopped,
+}
+
+/// Where the lines being written come from.
+#[derive(Clone, Copy, PartialEq)]
+enum Source {
+    /// A batch from memory: retried up to `max_retry_time`, or spooled at the first
+    /// failure when the sink has a spool.
+    Fresh,
+    /// A record from the spool: retried for as long as it takes.
+    Spool,
 }
 
 impl HttpExporter {
@@ -141,19 +155,29 @@ impl HttpExporter {
         }
     }
 
-    async fn write(&self, lines: &Lines, a: usize, b: usize, cx: &mut ExportCx<'_>) -> Outcome {
+    async fn write(
+        &self,
+        lines: &Lines,
+        (a, b): (usize, usize),
+        source: Source,
+        cx: &mut ExportCx<'_>,
+    ) -> Outcome {
         let body = self.body(lines.slice(a, b));
         let started = Instant::now();
         let mut attempt = 0u32;
+        // What the shutdown deadline does to these lines.
+        let can_spool = cx.can_spool();
+        let cut_off = |why: String| match source {
+            Source::Spool => Outcome::Stopped,
+            Source::Fresh if can_spool => Outcome::Spool,
+            Source::Fresh => Outcome::Dropped(DropReason::ShutdownDeadline, why),
+        };
         loop {
             cx.request_sent();
             // The whole attempt, answer included, ends at the shutdown deadline, also
             // when shutdown begins while it runs.
             let Some(answer) = cx.before_deadline(self.attempt(body.clone())).await else {
-                return Outcome::Dropped(
-                    DropReason::ShutdownDeadline,
-                    "shutdown deadline passed during a write".into(),
-                );
+                return cut_off("shutdown deadline passed during a write".into());
             };
             let (wait, error) = match answer {
                 Answer::Done(outcome) => return outcome,
@@ -161,21 +185,53 @@ impl HttpExporter {
                     (wait.unwrap_or_else(|| self.policy.backoff(attempt)), error)
                 }
             };
-            if started.elapsed() + wait > self.policy.max_time {
-                return Outcome::Dropped(
-                    DropReason::RetryExhausted,
-                    format!("gave up after {:?}: {error}", started.elapsed()),
-                );
-            }
             cx.retrying(&error);
+            if source == Source::Fresh {
+                if can_spool {
+                    return Outcome::Spool;
+                }
+                if started.elapsed() + wait > self.policy.max_time {
+                    return Outcome::Dropped(
+                        DropReason::RetryExhausted,
+                        format!("gave up after {:?}: {error}", started.elapsed()),
+                    );
+                }
+            }
             if !cx.sleep(wait).await {
-                return Outcome::Dropped(
-                    DropReason::ShutdownDeadline,
-                    format!("shutdown deadline passed while retrying: {error}"),
-                );
+                return cut_off(format!("shutdown deadline passed while retrying: {error}"));
             }
             attempt += 1;
         }
+    }
+
+    /// Writes `lines`, splitting what the server refuses as too large or malformed;
+    /// false when some of them were cut off by the shutdown deadline or spooled.
+    async fn deliver(&self, lines: &Arc<Lines>, source: Source, cx: &mut ExportCx<'_>) -> bool {
+        let mut pending = vec![(0, lines.len())];
+        while let Some((a, b)) = pending.pop() {
+            match self.write(lines, (a, b), source, cx).await {
+                Outcome::Written => cx.written(b - a),
+                Outcome::Split(reason, error) => {
+                    if b - a > 1 {
+                        let mid = a + (b - a) / 2;
+                        pending.push((mid, b));
+                        pending.push((a, mid));
+                    } else {
+                        cx.dropped(reason, 1, &error);
+                    }
+                }
+                Outcome::Dropped(reason, error) => cx.dropped(reason, b - a, &error),
+                Outcome::Spool => {
+                    // These lines, then the rest of the batch in order.
+                    pending.push((a, b));
+                    pending.reverse();
+                    cx.spool(lines, &pending);
+                    return false;
+                }
+                Outcome::Stopped => return false,
+            }
+        }
+        true
     }
 
     /// One write request and what its answer means.
@@ -218,26 +274,13 @@ enum Answer {
 
 impl Exporter for HttpExporter {
     async fn export(&mut self, payload: Payload, cx: &mut ExportCx<'_>) {
-        let Payload::Lines(lines) = payload else {
-            return;
-        };
-        let lines: Arc<Lines> = lines;
-        let mut pending = vec![(0, lines.len())];
-        while let Some((a, b)) = pending.pop() {
-            match self.write(&lines, a, b, cx).await {
-                Outcome::Written => cx.written(b - a),
-                Outcome::Split(reason, error) => {
-                    if b - a > 1 {
-                        let mid = a + (b - a) / 2;
-                        pending.push((mid, b));
-                        pending.push((a, mid));
-                    } else {
-                        cx.dropped(reason, 1, &error);
-                    }
-                }
-                Outcome::Dropped(reason, error) => cx.dropped(reason, b - a, &error),
-            }
+        if let Payload::Lines(lines) = payload {
+            self.deliver(&lines, Source::Fresh, cx).await;
         }
+    }
+
+    async fn replay(&mut self, lines: Arc<Lines>, cx: &mut ExportCx<'_>) -> bool {
+        self.deliver(&lines, Source::Spool, cx).await
     }
 }
 

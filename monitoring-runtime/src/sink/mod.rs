@@ -14,6 +14,7 @@
 //! | line protocol to stdout or a file | `line_writer.rs` |
 //! | in-memory capture for tests | `capture.rs` |
 //! | user plugins | `plugin.rs` |
+//! | the InfluxDB sinks' disk buffer (`spool_dir`) | `spool/` |
 
 mod capture;
 mod gzip;
@@ -22,10 +23,12 @@ mod influx_v1;
 mod influx_v2;
 mod line_writer;
 mod plugin;
+mod spool;
 
 pub use capture::Capture;
 pub use gzip::Gzip;
 pub use plugin::{BoxError, Plugin};
+pub(crate) use spool::SpoolDir;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -41,7 +44,8 @@ use crate::config::{Config, StorageType};
 use crate::error::Error;
 use crate::line_protocol::Dialect;
 use crate::point::Point;
-use crate::stats::{DropReason, SinkCounters, SinkStats};
+use crate::stats::{DropReason, SinkCounters, SinkStats, SpoolFigures};
+use spool::{Spool, Spooled};
 
 /// Encoded lines of one batch: one body and where each line ends, so a batch can be
 /// split without re-encoding.
@@ -122,9 +126,19 @@ pub(crate) struct SinkQueue {
     wants: Wants,
     limits: Limits,
     state: Mutex<QueueState>,
-    wake: Notify,
+    wake: Arc<Notify>,
     closing: watch::Sender<Option<Instant>>,
     pub(crate) counters: SinkCounters,
+    /// The disk buffer (InfluxDB sinks with `spool_dir`).
+    spool: Option<Arc<Spool>>,
+}
+
+/// What a sink task does next.
+pub(crate) enum Work {
+    /// Deliver a batch from memory.
+    Batch(Payload),
+    /// Deliver the spool's oldest record.
+    Spooled,
 }
 
 impl SinkQueue {
@@ -134,10 +148,26 @@ impl SinkQueue {
             wants,
             limits,
             state: Mutex::default(),
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
             closing: watch::channel(None).0,
             counters: SinkCounters::default(),
+            spool: None,
         }
+    }
+
+    /// A queue with a spool in `dir` (lines of `dialect` only).
+    fn with_spool(mut self, dir: Option<&Arc<SpoolDir>>, dialect: Dialect) -> Result<Self, Error> {
+        if let Some(dir) = dir {
+            let drops = self.counters.dropped.clone();
+            self.spool = Some(Spool::open(
+                dir,
+                &self.name,
+                dialect,
+                self.wake.clone(),
+                drops,
+            )?);
+        }
+        Ok(self)
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -149,7 +179,23 @@ impl SinkQueue {
     }
 
     pub(crate) fn stats(&self) -> SinkStats {
-        self.counters.snapshot(&self.name)
+        let spool = self.spool.as_ref().map_or_else(SpoolFigures::default, |s| {
+            let c = &s.counters;
+            SpoolFigures {
+                spooled: c.spooled.load(Relaxed),
+                pending: c.pending.load(Relaxed),
+                replayed: c.replayed.load(Relaxed),
+                recovered: c.recovered.load(Relaxed),
+            }
+        });
+        self.counters.snapshot(&self.name, spool)
+    }
+
+    /// Stops the spool's writer once it has written what it holds (shutdown).
+    pub(crate) async fn close_spool(&self, deadline: Instant) {
+        if let Some(spool) = &self.spool {
+            spool.close(deadline).await;
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, QueueState> {
@@ -173,9 +219,22 @@ impl SinkQueue {
         let mut dropped = 0;
         {
             let mut st = self.lock();
+            if let Some(spool) = self.spool.as_ref().filter(|s| s.is_spooling()) {
+                // Behind what is spooled already (oldest first).
+                spool_payload(spool, payload);
+                drop(st);
+                self.wake.notify_one();
+                return;
+            }
             st.points += payload.count();
             st.bytes += payload.bytes();
             st.items.push_back(payload);
+            if let Some(spool) = &self.spool {
+                if st.points > self.limits.max_points || st.bytes > self.limits.max_bytes {
+                    // The memory bound: to the spool rather than dropped.
+                    self.spill(&mut st, spool);
+                }
+            }
             while st.points > self.limits.max_points || st.bytes > self.limits.max_bytes {
                 let Some(old) = st.items.pop_front() else {
                     break;
@@ -199,14 +258,19 @@ impl SinkQueue {
         self.wake.notify_one();
     }
 
-    /// The next batch, or `None` once closing and empty. After the shutdown deadline
-    /// whatever is left is dropped and counted.
-    async fn next(&self) -> Option<Payload> {
+    /// What to deliver next, or `None` once closing and empty. After the shutdown
+    /// deadline whatever is left is spooled (with a spool), else dropped and counted.
+    async fn next(&self) -> Option<Work> {
         loop {
             let deadline = *self.closing.borrow();
+            let past = deadline.is_some_and(|d| Instant::now() >= d);
             {
                 let mut st = self.lock();
-                if deadline.is_some_and(|d| Instant::now() >= d) && !st.items.is_empty() {
+                if past && !st.items.is_empty() {
+                    if let Some(spool) = &self.spool {
+                        self.spill(&mut st, spool);
+                        continue;
+                    }
                     let left: usize = st.items.drain(..).map(|p| p.count()).sum();
                     st.points = 0;
                     st.bytes = 0;
@@ -218,23 +282,46 @@ impl SinkQueue {
                     );
                     continue;
                 }
+                // Oldest first: what is spooled came before what is in memory.
+                if !past && self.spool.as_ref().is_some_and(|s| s.has_unread()) {
+                    return Some(Work::Spooled);
+                }
                 if let Some(p) = st.items.pop_front() {
                     st.points -= p.count();
                     st.bytes -= p.bytes();
                     st.in_flight = p.count();
-                    return Some(p);
+                    return Some(Work::Batch(p));
                 }
                 st.in_flight = 0;
                 self.counters.buffered.store(0, Relaxed);
-                for waiter in st.idle.drain(..) {
-                    let _ = waiter.send(());
+                let spool_empty = self.spool.as_ref().is_none_or(|s| s.is_empty());
+                if spool_empty {
+                    for waiter in st.idle.drain(..) {
+                        let _ = waiter.send(());
+                    }
                 }
-                if deadline.is_some() {
+                if deadline.is_some() && (past || spool_empty) {
                     return None;
                 }
             }
+            if let Some(deadline) = deadline.filter(|_| self.spool.is_some()) {
+                // Spooled records wait for the writer: look again, until the deadline.
+                let _ = tokio::time::timeout_at(deadline.into(), self.wake.notified()).await;
+                continue;
+            }
             self.wake.notified().await;
         }
+    }
+
+    /// Moves everything queued in memory to the spool, oldest first, and switches the
+    /// sink to spooling. Called with the queue locked (lock order: queue, then spool).
+    fn spill(&self, st: &mut QueueState, spool: &Spool) {
+        spool.start_spooling();
+        for payload in st.items.drain(..) {
+            spool_payload(spool, payload);
+        }
+        (st.points, st.bytes) = (0, 0);
+        self.counters.buffered.store(st.in_flight as u64, Relaxed);
     }
 
     fn done(&self) {
@@ -276,7 +363,8 @@ impl SinkQueue {
     pub(crate) async fn wait_idle(&self, deadline: Instant) -> bool {
         let rx = {
             let mut st = self.lock();
-            if st.items.is_empty() && st.in_flight == 0 {
+            let spool_empty = self.spool.as_ref().is_none_or(|s| s.is_empty());
+            if st.items.is_empty() && st.in_flight == 0 && spool_empty {
                 return true;
             }
             let (tx, rx) = oneshot::channel();
@@ -315,16 +403,60 @@ impl SinkQueue {
     }
 }
 
+/// Hands a batch to the spool's writer.
+fn spool_payload(spool: &Spool, payload: Payload) {
+    if let Payload::Lines(lines) = payload {
+        let n = lines.len();
+        spool.append(lines, 0, n);
+    }
+}
+
 /// What an exporter sees of its queue while exporting.
 pub(crate) struct ExportCx<'a> {
     queue: &'a SinkQueue,
     closing: watch::Receiver<Option<Instant>>,
     failing: bool,
+    /// Delivering a spooled record (its points are counted as spooled, not buffered).
+    replaying: bool,
 }
 
 impl ExportCx<'_> {
+    /// True when what cannot be delivered now can go to the spool.
+    pub(crate) fn can_spool(&self) -> bool {
+        self.queue.spool.is_some() && !self.replaying
+    }
+
+    /// Sends lines `ranges` of the batch in hand, then everything queued in memory, to
+    /// the spool; the sink spools until it has delivered them.
+    pub(crate) fn spool(&mut self, lines: &Arc<Lines>, ranges: &[(usize, usize)]) {
+        let Some(spool) = &self.queue.spool else {
+            return;
+        };
+        let mut st = self.queue.lock();
+        spool.start_spooling();
+        let mut moved = 0;
+        for &(a, b) in ranges {
+            spool.append(lines.clone(), a, b);
+            moved += b - a;
+        }
+        st.in_flight = st.in_flight.saturating_sub(moved);
+        self.queue.spill(&mut st, spool);
+    }
+
+    /// Settles `n` points of the record or batch in hand.
+    fn settle(&self, n: usize) {
+        if self.replaying {
+            if let Some(spool) = &self.queue.spool {
+                let spooled = &spool.counters.spooled;
+                spooled.fetch_sub((n as u64).min(spooled.load(Relaxed)), Relaxed);
+            }
+        } else {
+            self.queue.settle(n);
+        }
+    }
+
     pub(crate) fn written(&mut self, n: usize) {
-        self.queue.settle(n);
+        self.settle(n);
         self.queue.counters.written.fetch_add(n as u64, Relaxed);
         if self.failing {
             self.failing = false;
@@ -338,7 +470,7 @@ impl ExportCx<'_> {
         if reason == DropReason::RetryExhausted {
             self.failing = true;
         }
-        self.queue.settle(n);
+        self.settle(n);
         self.queue.drop_points(reason, n, why);
     }
 
@@ -420,6 +552,16 @@ pub(crate) trait Exporter: Send + 'static {
     fn close(&mut self) -> impl Future<Output = ()> + Send {
         async {}
     }
+    /// Delivers a spooled record (only sinks with a spool: the InfluxDB ones), retrying
+    /// until it is written or definitively refused; false when the shutdown deadline
+    /// stopped it (it stays in the spool).
+    fn replay(
+        &mut self,
+        _lines: Arc<Lines>,
+        _cx: &mut ExportCx<'_>,
+    ) -> impl Future<Output = bool> + Send {
+        async { false }
+    }
 }
 
 async fn run<E: Exporter>(queue: Arc<SinkQueue>, mut exporter: E) {
@@ -428,12 +570,40 @@ async fn run<E: Exporter>(queue: Arc<SinkQueue>, mut exporter: E) {
         queue: &queue,
         closing: queue.closing.subscribe(),
         failing: false,
+        replaying: false,
     };
-    while let Some(payload) = queue.next().await {
-        exporter.export(payload, &mut cx).await;
-        queue.done();
+    while let Some(work) = queue.next().await {
+        match work {
+            Work::Batch(payload) => {
+                exporter.export(payload, &mut cx).await;
+                queue.done();
+            }
+            Work::Spooled => {
+                let spool = queue.spool.as_ref().expect("only a spool has records");
+                if let Some(record) = spool.next().await {
+                    replay(spool, record, &mut exporter, &mut cx).await;
+                }
+            }
+        }
     }
     exporter.close().await;
+}
+
+/// Delivers one spooled record; it leaves the spool once written or refused.
+async fn replay<E: Exporter>(
+    spool: &Spool,
+    record: Spooled,
+    exporter: &mut E,
+    cx: &mut ExportCx<'_>,
+) {
+    cx.replaying = true;
+    let delivered = exporter.replay(record.lines.clone(), cx).await;
+    cx.replaying = false;
+    if delivered {
+        spool.delivered(&record);
+    } else {
+        spool.undelivered();
+    }
 }
 
 type Starter = Box<dyn FnOnce(&Handle, Arc<SinkQueue>) -> JoinHandle<()> + Send>;
@@ -486,11 +656,20 @@ impl SinkSpec {
         }
     }
 
-    pub(crate) fn start(self, rt: &Handle, limits: Limits) -> (Arc<SinkQueue>, JoinHandle<()>) {
+    /// Starts the sink's task; an InfluxDB sink gets a spool in `spool` (if given).
+    pub(crate) fn start(
+        self,
+        rt: &Handle,
+        limits: Limits,
+        spool: Option<&Arc<SpoolDir>>,
+    ) -> Result<(Arc<SinkQueue>, JoinHandle<()>), Error> {
         let queue = |name: &str, wants| Arc::new(SinkQueue::new(name.to_owned(), wants, limits));
-        match self {
+        Ok(match self {
             SinkSpec::Http(exporter) => {
-                let q = queue(exporter.name(), Wants::Lines(exporter.dialect()));
+                let dialect = exporter.dialect();
+                let q = SinkQueue::new(exporter.name().to_owned(), Wants::Lines(dialect), limits)
+                    .with_spool(spool, dialect)?;
+                let q = Arc::new(q);
                 (q.clone(), rt.spawn(run(q, exporter)))
             }
             SinkSpec::Lines(writer) => {
@@ -505,6 +684,6 @@ impl SinkSpec {
                 let q = queue(&name, Wants::Points);
                 (q.clone(), start(rt, q))
             }
-        }
+        })
     }
 }

@@ -1,0 +1,571 @@
+//! The disk buffer of an InfluxDB sink (`spool_dir`): what the sink cannot deliver is
+//! kept in append-only segment files and delivered oldest-first once the database
+//! answers, also by the next process that opens the same directory.
+//!
+//! - **When.** While the database answers, nothing touches the disk. The first failed
+//!   write (an outage, a 5xx, a 429), a shutdown deadline reached during a write, or
+//!   the memory bound (`max_buffered_points` / `max_buffered_bytes`) switches the sink
+//!   to spooling: the batch in hand and everything queued behind it are appended to
+//!   the spool, and so is every later batch, until the spool has been delivered.
+//! - **Who writes.** One thread per spool (`writer.rs`) appends the records, so the
+//!   flusher and the request path never wait for the disk: a batch handed over is on
+//!   its way to the file at once, and a crash loses at most what the flusher had not
+//!   handed over yet (one flushing period) and the writer's current append.
+//! - **Who reads.** The sink's own task replays one record at a time (read on tokio's
+//!   blocking pool), retrying it with backoff for as long as it takes: a spooled batch
+//!   is never given up for `max_retry_time`, only for `max_spool_bytes`.
+//! - **Bounds.** Beyond `max_spool_bytes` the oldest segments are deleted and their
+//!   points counted (`spool_full`). A damaged record (a torn tail after a crash, a
+//!   flipped bit) is found by its checksums, counted (`spool_corrupt`) and skipped; the
+//!   rest is delivered.
+//! - **Durability (fsync policy).** A record is written to the file (the OS page
+//!   cache) as soon as it is handed over, so it survives the process being killed. A
+//!   segment is fsynced when it is full (the writer moves to the next) and when the
+//!   monitor shuts down; a machine crash or power loss can lose what was spooled since
+//!   the last of those.
+//! - **Replays.** Delivered records are forgotten when their segment is consumed; a
+//!   crash between delivering a record and forgetting it delivers it again on restart,
+//!   which InfluxDB absorbs (same series, tags and timestamp overwrite).
+//! - **One process per directory.** `spool_dir/LOCK` is locked (`flock`) for the
+//!   monitor's life; a second monitor on the same directory fails to start.
+//!
+//! Layout: `spool_dir/<sink name>/<20-digit sequence>.seg` (record format in
+//! `segment.rs`).
+
+mod segment;
+mod writer;
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::sync::Notify;
+
+use super::Lines;
+use crate::error::Error;
+use crate::line_protocol::Dialect;
+use crate::stats::{DropCounters, DropReason};
+
+/// The spool directory, locked for this process.
+#[derive(Debug)]
+pub(crate) struct SpoolDir {
+    path: PathBuf,
+    max_bytes: u64,
+    lock: File,
+}
+
+impl SpoolDir {
+    /// Creates (if needed) and locks `path`; an error if another monitor holds it.
+    pub(crate) fn open(path: &Path, max_bytes: u64) -> Result<Arc<SpoolDir>, Error> {
+        let io = |source| Error::Spool {
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(path).map_err(io)?;
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.join("LOCK"))
+            .map_err(io)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::SpoolLocked {
+                    path: path.to_owned(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        Ok(Arc::new(SpoolDir {
+            path: path.to_owned(),
+            max_bytes,
+            lock,
+        }))
+    }
+
+    /// Lets another monitor open the directory (this one has shut down).
+    fn release(&self) {
+        let _ = self.lock.unlock();
+    }
+}
+
+/// A sink's counters of its spool.
+#[derive(Debug, Default)]
+pub(crate) struct SpoolCounters {
+    /// Points in the spool now (on disk, not yet delivered).
+    pub(crate) spooled: AtomicU64,
+    /// Points handed to the writer, not yet on disk.
+    pub(crate) pending: AtomicU64,
+    /// Points delivered (written or rejected) from the spool.
+    pub(crate) replayed: AtomicU64,
+    /// Points found in the spool at start (left by an earlier process).
+    pub(crate) recovered: AtomicU64,
+}
+
+/// One segment file.
+#[derive(Debug)]
+struct Segment {
+    seq: u64,
+    /// Bytes written and complete.
+    len: u64,
+    /// Points in it not yet delivered.
+    points: u64,
+    /// No more appends (full, or left by an earlier process).
+    sealed: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// New batches go to the spool (it holds something, or the sink is failing).
+    spooling: bool,
+    /// Oldest first; only the last may be unsealed.
+    segments: VecDeque<Segment>,
+    /// Where the next record of the first segment starts.
+    read_offset: u64,
+    /// The record being delivered: its segment and points (not counted twice if its
+    /// segment is deleted meanwhile).
+    in_delivery: Option<(u64, u64)>,
+    /// Points handed to the writer, not yet on disk.
+    pending: u64,
+    /// Bytes of all segments.
+    bytes: u64,
+    next_seq: u64,
+}
+
+/// A record read back, ready to deliver.
+pub(crate) struct Spooled {
+    pub(crate) lines: Arc<Lines>,
+    seq: u64,
+    next: u64,
+    points: u64,
+}
+
+/// A sink's spool; see the module docs.
+pub(crate) struct Spool {
+    dir: PathBuf,
+    sink: String,
+    dialect: Dialect,
+    max_bytes: u64,
+    segment_bytes: u64,
+    state: Mutex<State>,
+    writer: writer::Handle,
+    /// The sink task's wake-up (new records on disk).
+    wake: Arc<Notify>,
+    pub(crate) counters: SpoolCounters,
+    drops: Arc<DropCounters>,
+    spool_dir: Arc<SpoolDir>,
+}
+
+impl std::fmt::Debug for Spool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spool").field("dir", &self.dir).finish()
+    }
+}
+
+impl Spool {
+    /// The spool of sink `sink` in `dir`, with what an earlier process left in it.
+    pub(crate) fn open(
+        dir: &Arc<SpoolDir>,
+        sink: &str,
+        dialect: Dialect,
+        wake: Arc<Notify>,
+        drops: Arc<DropCounters>,
+    ) -> Result<Arc<Spool>, Error> {
+        let path = dir.path.join(sink);
+        let io = |source| Error::Spool {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&path).map_err(io)?;
+        let state = recover(&path).map_err(io)?;
+        let recovered = state.segments.iter().map(|s| s.points).sum::<u64>();
+        let spool = Arc::new_cyclic(|weak| Spool {
+            dir: path.clone(),
+            sink: sink.to_owned(),
+            dialect,
+            max_bytes: dir.max_bytes,
+            // At least eight segments within the bound, each at most 64 MiB.
+            segment_bytes: (dir.max_bytes / 8).clamp(64 << 10, 64 << 20),
+            state: Mutex::new(state),
+            writer: writer::Handle::start(weak.clone(), sink),
+            wake,
+            counters: SpoolCounters::default(),
+            drops,
+            spool_dir: dir.clone(),
+        });
+        spool.counters.spooled.store(recovered, Relaxed);
+        spool.counters.recovered.store(recovered, Relaxed);
+        if recovered > 0 {
+            tracing::info!(
+                target: "monitoring",
+                sink,
+                points = recovered,
+                "delivering points an earlier process left in the spool"
+            );
+        }
+        Ok(spool)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True while new batches go to the spool.
+    pub(crate) fn is_spooling(&self) -> bool {
+        self.lock().spooling
+    }
+
+    /// Switches to spooling (the sink cannot deliver); later batches follow.
+    pub(crate) fn start_spooling(&self) {
+        self.lock().spooling = true;
+    }
+
+    /// Hands lines `a..b` of `lines` to the writer.
+    pub(crate) fn append(&self, lines: Arc<Lines>, a: usize, b: usize) {
+        let points = (b - a) as u64;
+        if points == 0 {
+            return;
+        }
+        {
+            let mut st = self.lock();
+            st.spooling = true;
+            st.pending += points;
+        }
+        self.counters.pending.fetch_add(points, Relaxed);
+        self.writer.send(writer::Job { lines, a, b });
+    }
+
+    /// True when a record waits on disk.
+    pub(crate) fn has_unread(&self) -> bool {
+        let st = self.lock();
+        match st.segments.len() {
+            0 => false,
+            1 => st.read_offset < st.segments[0].len,
+            _ => true,
+        }
+    }
+
+    /// True when the spool holds nothing, on disk or on its way there.
+    pub(crate) fn is_empty(&self) -> bool {
+        let st = self.lock();
+        st.pending == 0 && st.segments.iter().all(|s| s.points == 0)
+    }
+
+    /// The oldest record not yet delivered (damaged ones are counted and skipped);
+    /// `None` when nothing is on disk yet.
+    pub(crate) async fn next(self: &Arc<Self>) -> Option<Spooled> {
+        let spool = self.clone();
+        tokio::task::spawn_blocking(move || spool.read_next())
+            .await
+            .unwrap_or(None)
+    }
+
+    fn read_next(&self) -> Option<Spooled> {
+        loop {
+            let (seq, offset, end) = {
+                let mut st = self.lock();
+                let first = st.segments.front()?;
+                if st.read_offset >= first.len {
+                    if !first.sealed {
+                        return None;
+                    }
+                    // Consumed and full: forget it.
+                    self.remove_first(&mut st);
+                    continue;
+                }
+                (first.seq, st.read_offset, first.len)
+            };
+            let entry = File::open(self.path(seq))
+                .and_then(|mut file| segment::read_at(&mut file, offset, end));
+            match entry {
+                Ok(segment::Entry::Record {
+                    dialect,
+                    points,
+                    lines,
+                    next,
+                }) => {
+                    let points = u64::from(points);
+                    if dialect != segment::dialect_byte(self.dialect) {
+                        self.skip(seq, next, points, "a spooled record of another dialect");
+                        continue;
+                    }
+                    self.lock().in_delivery = Some((seq, points));
+                    let ends = segment::line_ends(&lines);
+                    return Some(Spooled {
+                        lines: Arc::new(Lines { body: lines, ends }),
+                        seq,
+                        next,
+                        points,
+                    });
+                }
+                Ok(segment::Entry::Damaged {
+                    points,
+                    bytes,
+                    next,
+                }) => {
+                    tracing::warn!(
+                        target: "monitoring",
+                        sink = %self.sink,
+                        bytes,
+                        points,
+                        "skipping a damaged stretch of the spool"
+                    );
+                    self.skip(seq, next, points, "damaged spool record");
+                }
+                Ok(segment::Entry::End) => {
+                    // The file is shorter than recorded (removed by hand?): move on.
+                    self.skip(seq, end, 0, "spool segment shorter than written");
+                }
+                Err(e) => {
+                    tracing::warn!(target: "monitoring", sink = %self.sink, error = %e, "cannot read the spool; skipping the segment");
+                    let points = self.lock().segments.front().map_or(0, |s| s.points);
+                    self.skip(seq, end, points, "unreadable spool segment");
+                }
+            }
+        }
+    }
+
+    /// Skips to `next` past `points` that cannot be delivered (counted).
+    fn skip(&self, seq: u64, next: u64, points: u64, why: &str) {
+        self.advance(seq, next, points);
+        self.counters
+            .spooled
+            .fetch_sub(points.min(self.counters.spooled.load(Relaxed)), Relaxed);
+        if points > 0 {
+            self.count_drop(DropReason::SpoolCorrupt, points, why);
+        }
+    }
+
+    /// The record is delivered (written or definitively dropped, counted by the
+    /// caller): it is never read again, and its segment goes once consumed.
+    pub(crate) fn delivered(&self, record: &Spooled) {
+        self.counters.replayed.fetch_add(record.points, Relaxed);
+        self.advance(record.seq, record.next, record.points);
+    }
+
+    /// The record was not delivered (shutdown): it is read again next time.
+    pub(crate) fn undelivered(&self) {
+        self.lock().in_delivery = None;
+    }
+
+    fn advance(&self, seq: u64, next: u64, points: u64) {
+        let mut st = self.lock();
+        st.in_delivery = None;
+        let Some(first) = st.segments.front_mut() else {
+            return;
+        };
+        if first.seq != seq {
+            // Deleted meanwhile (over the bound); its points were counted then.
+            return;
+        }
+        first.points = first.points.saturating_sub(points);
+        st.read_offset = next;
+        // Everything delivered and nothing on its way: forget the last segment too,
+        // and go back to delivering from memory.
+        if st.segments.len() == 1 && next >= st.segments[0].len && st.pending == 0 {
+            self.remove_first(&mut st);
+            st.spooling = false;
+        }
+    }
+
+    fn remove_first(&self, st: &mut State) {
+        if let Some(first) = st.segments.pop_front() {
+            st.bytes -= first.len;
+            let _ = std::fs::remove_file(self.path(first.seq));
+        }
+        st.read_offset = 0;
+    }
+
+    fn path(&self, seq: u64) -> PathBuf {
+        self.dir.join(format!("{seq:020}.seg"))
+    }
+
+    fn count_drop(&self, reason: DropReason, n: u64, why: &str) {
+        if self.drops.add(reason, n) {
+            tracing::warn!(
+                target: "monitoring",
+                sink = %self.sink,
+                reason = reason.as_str(),
+                points = n,
+                "monitoring points dropped: {why} (counted in stats; logged once per outage)"
+            );
+        }
+    }
+
+    /// Stops the writer once it has written what it holds, until `deadline`; what is
+    /// still on its way then is counted as `shutdown_deadline`.
+    pub(crate) async fn close(&self, deadline: Instant) {
+        let finished = self.writer.close(deadline).await;
+        self.spool_dir.release();
+        if finished {
+            return;
+        }
+        let left = self.counters.pending.swap(0, Relaxed);
+        if left > 0 {
+            self.count_drop(
+                DropReason::ShutdownDeadline,
+                left,
+                "the spool writer had not written everything at the shutdown deadline",
+            );
+        }
+    }
+}
+
+impl Spool {
+    /// The writer thread's append of one record.
+    fn write(&self, job: &writer::Job, file: &mut Option<(u64, File)>) {
+        let points = (job.b - job.a) as u64;
+        let lines = job.lines.slice(job.a, job.b);
+        let bytes = segment::encode(&self.sink, self.dialect, points as u32, lines);
+        let seq = self.active_segment();
+        let written = (|| {
+            if file.as_ref().map(|(s, _)| *s) != Some(seq) {
+                if let Some((_, old)) = file.take() {
+                    old.sync_data()?;
+                }
+                let new = File::options()
+                    .create(true)
+                    .append(true)
+                    .open(self.path(seq))?;
+                *file = Some((seq, new));
+            }
+            let (_, f) = file.as_mut().expect("opened above");
+            f.write_all(&bytes)
+        })();
+        let mut st = self.lock();
+        st.pending -= points;
+        self.counters.pending.fetch_sub(points, Relaxed);
+        let segment = st.segments.iter_mut().find(|s| s.seq == seq);
+        match (written, segment) {
+            (Ok(()), Some(segment)) => {
+                segment.len += bytes.len() as u64;
+                segment.points += points;
+                st.bytes += bytes.len() as u64;
+                self.counters.spooled.fetch_add(points, Relaxed);
+                let lost = self.enforce_bound(&mut st);
+                drop(st);
+                if lost > 0 {
+                    self.count_drop(
+                        DropReason::SpoolFull,
+                        lost,
+                        "the spool reached max_spool_bytes; dropping its oldest segment",
+                    );
+                }
+            }
+            (result, segment) => {
+                // No more appends to a file whose end is unknown.
+                if let Some(segment) = segment {
+                    segment.sealed = true;
+                }
+                *file = None;
+                drop(st);
+                let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+                tracing::warn!(target: "monitoring", sink = %self.sink, error, "cannot write to the spool");
+                self.count_drop(DropReason::SpoolError, points, "cannot write to the spool");
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    /// The segment to append to: the last one, or a new one when it is full or sealed.
+    fn active_segment(&self) -> u64 {
+        let mut st = self.lock();
+        let open = st
+            .segments
+            .back()
+            .filter(|s| !s.sealed && s.len < self.segment_bytes);
+        if let Some(segment) = open {
+            return segment.seq;
+        }
+        if let Some(last) = st.segments.back_mut() {
+            last.sealed = true;
+        }
+        if st.segments.is_empty() {
+            st.read_offset = 0;
+        }
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        st.segments.push_back(Segment {
+            seq,
+            len: 0,
+            points: 0,
+            sealed: false,
+        });
+        seq
+    }
+
+    /// Deletes the oldest segments while over `max_spool_bytes` (never the one being
+    /// appended to); returns the points lost, which the caller counts.
+    fn enforce_bound(&self, st: &mut State) -> u64 {
+        let mut lost = 0;
+        while st.bytes > self.max_bytes && st.segments.len() > 1 {
+            let seq = st.segments[0].seq;
+            let mut points = st.segments[0].points;
+            if let Some((s, n)) = st.in_delivery {
+                if s == seq {
+                    // Being delivered: its fate is counted when delivery ends.
+                    points -= n.min(points);
+                }
+            }
+            self.remove_first(st);
+            lost += points;
+        }
+        self.counters
+            .spooled
+            .fetch_sub(lost.min(self.counters.spooled.load(Relaxed)), Relaxed);
+        lost
+    }
+}
+
+/// The segments left in `dir` by an earlier process (all sealed), their points (those
+/// of damaged records included: they are counted as dropped when reading reaches
+/// them) and length.
+fn recover(dir: &Path) -> std::io::Result<State> {
+    let mut seqs: Vec<u64> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_suffix(".seg")?.parse().ok()
+        })
+        .collect();
+    seqs.sort_unstable();
+    let mut state = State::default();
+    for seq in seqs {
+        let path = dir.join(format!("{seq:020}.seg"));
+        let mut file = File::open(&path)?;
+        let len = file.metadata()?.len();
+        let (mut offset, mut points) = (0, 0);
+        loop {
+            match segment::read_at(&mut file, offset, len)? {
+                segment::Entry::Record {
+                    points: n, next, ..
+                } => {
+                    points += u64::from(n);
+                    offset = next;
+                }
+                segment::Entry::Damaged {
+                    points: n, next, ..
+                } => {
+                    points += n;
+                    offset = next;
+                }
+                segment::Entry::End => break,
+            }
+        }
+        state.bytes += len;
+        state.next_seq = seq + 1;
+        state.segments.push_back(Segment {
+            seq,
+            len,
+            points,
+            sealed: true,
+        });
+    }
+    state.spooling = !state.segments.is_empty();
+    Ok(state)
+}
