@@ -29,6 +29,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// True when `binary` is on PATH.
+pub fn installed(binary: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(binary).is_file()))
+}
+
 fn require(binary: &str) {
     let found = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join(binary).is_file()))

@@ -186,6 +186,11 @@ impl HttpExporter {
                 }
             };
             cx.retrying(&error);
+            if source == Source::Spool && cx.deadline().is_some() {
+                // Shutting down with the database away: the record is safe on disk,
+                // and the next monitor on this spool delivers it.
+                return Outcome::Stopped;
+            }
             if source == Source::Fresh {
                 if can_spool {
                     return Outcome::Spool;

@@ -131,6 +131,9 @@ pub(crate) struct SinkQueue {
     pub(crate) counters: SinkCounters,
     /// The disk buffer (InfluxDB sinks with `spool_dir`).
     spool: Option<Arc<Spool>>,
+    /// Set when shutdown stopped delivering the spool (the database is away): the
+    /// rest stays on disk for the next monitor.
+    replay_stopped: std::sync::atomic::AtomicBool,
 }
 
 /// What a sink task does next.
@@ -152,6 +155,7 @@ impl SinkQueue {
             closing: watch::channel(None).0,
             counters: SinkCounters::default(),
             spool: None,
+            replay_stopped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -282,8 +286,9 @@ impl SinkQueue {
                     );
                     continue;
                 }
+                let stopped = self.replay_stopped.load(Relaxed);
                 // Oldest first: what is spooled came before what is in memory.
-                if !past && self.spool.as_ref().is_some_and(|s| s.has_unread()) {
+                if !past && !stopped && self.spool.as_ref().is_some_and(|s| s.has_unread()) {
                     return Some(Work::Spooled);
                 }
                 if let Some(p) = st.items.pop_front() {
@@ -300,7 +305,8 @@ impl SinkQueue {
                         let _ = waiter.send(());
                     }
                 }
-                if deadline.is_some() && (past || spool_empty) {
+                let on_disk = stopped && self.spool.as_ref().is_some_and(|s| s.all_on_disk());
+                if deadline.is_some() && (past || spool_empty || on_disk) {
                     return None;
                 }
             }
@@ -603,6 +609,9 @@ async fn replay<E: Exporter>(
         spool.delivered(&record);
     } else {
         spool.undelivered();
+        if cx.deadline().is_some() {
+            cx.queue.replay_stopped.store(true, Relaxed);
+        }
     }
 }
 

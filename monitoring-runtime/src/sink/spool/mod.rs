@@ -250,6 +250,11 @@ impl Spool {
         }
     }
 
+    /// True when nothing is on its way to the disk.
+    pub(crate) fn all_on_disk(&self) -> bool {
+        self.lock().pending == 0
+    }
+
     /// True when the spool holds nothing, on disk or on its way there.
     pub(crate) fn is_empty(&self) -> bool {
         let st = self.lock();
