@@ -48,7 +48,11 @@ fn record(monitor: &Monitor, n: u64) -> f64 {
     let point = lines::seed_point();
     let started = Instant::now();
     for i in 0..n {
-        monitor.record(point.clone().with_timestamp(1_600_000_000_000_000_000 + i as i64));
+        monitor.record(
+            point
+                .clone()
+                .with_timestamp(1_600_000_000_000_000_000 + i as i64),
+        );
     }
     started.elapsed().as_nanos() as f64 / n as f64
 }
@@ -118,7 +122,11 @@ async fn replay(dir: &std::path::Path, port: u16, n: u64) -> f64 {
     wait("replayed", || sink(&monitor).replayed >= n).await;
     let rate = n as f64 / started.elapsed().as_secs_f64();
     let s = sink(&monitor);
-    assert_eq!((s.recovered, s.written, s.dropped.total()), (n, n, 0), "{s:?}");
+    assert_eq!(
+        (s.recovered, s.written, s.dropped.total()),
+        (n, n, 0),
+        "{s:?}"
+    );
     monitor.shutdown().await;
     rate
 }

@@ -174,7 +174,10 @@ async fn dashboard_queries_return_rows(influx: &common::Influx1) {
                 .replace("$timeFilter", "time > now() - 1h")
                 .replace("$__interval_ms", "10000")
                 .replace("$__interval", "10s");
-            assert!(!query.contains('$'), "unsubstituted macro in {title}: {query}");
+            assert!(
+                !query.contains('$'),
+                "unsubstituted macro in {title}: {query}"
+            );
             let body = influx.query("luna", &query).await;
             let result = &body["results"][0];
             assert!(result["error"].is_null(), "{title}: {query}: {result}");
@@ -195,5 +198,8 @@ async fn dashboard_queries_return_rows(influx: &common::Influx1) {
         }
         assert!(panel_rows > 0, "{title}: no rows");
     }
-    eprintln!("dashboard: {checked} queries run, all {} panels show rows", panels.len());
+    eprintln!(
+        "dashboard: {checked} queries run, all {} panels show rows",
+        panels.len()
+    );
 }

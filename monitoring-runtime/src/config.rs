@@ -68,6 +68,27 @@ pub enum StorageType {
 }
 
 /// The `monitoring` section. All durations are seconds (floats allowed).
+///
+/// ```
+/// use monitoring_runtime::{Config, StorageType};
+///
+/// let config = Config::from_toml_str(r#"
+///     [monitoring]
+///     flushing_period = 0.5
+///     spool_dir = "/var/spool/luna-monitoring"
+///
+///     [monitoring.influx]
+///     version = 1
+///     host = "127.0.0.1"
+///     port = 8086
+///     database = "luna_monitoring"
+/// "#).unwrap();
+/// assert_eq!(config.effective_storage_type(), StorageType::Influx);
+/// assert_eq!(config.influx.unwrap().version, 1);
+///
+/// let err = Config::from_toml_str("[monitoring]\nflushing_perod = 1").unwrap_err();
+/// assert!(err.to_string().contains("flushing_perod"));
+/// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]

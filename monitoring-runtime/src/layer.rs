@@ -4,25 +4,7 @@
 //! and handler panics (500) all yield their `requests` point, and an `errors` point when
 //! the status is 400 or more.
 //!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use axum::routing::post;
-//! use monitoring_runtime::{Capture, Monitor, MonitoringLayer};
-//! use tower::ServiceExt;
-//!
-//! let capture = Capture::new();
-//! let monitor = Monitor::builder().without_config_sink().capture(&capture).start().unwrap();
-//! monitor.install_global();
-//! let app = axum::Router::new()
-//!     .route("/extractor", post(|| async { "ok" }))
-//!     .layer(MonitoringLayer::new());
-//! let request = http::Request::post("/extractor").body(axum::body::Body::empty()).unwrap();
-//! let response = app.oneshot(request).await.unwrap();
-//! assert_eq!(response.status(), 200);
-//! monitor.shutdown().await;
-//! assert_eq!(capture.series("requests")[0].tag("route"), Some(&"POST:/extractor".into()));
-//! # }
-//! ```
+//! See [`MonitoringLayer`] for an example.
 //!
 //! - Route: `METHOD:/template` from axum's `MatchedPath` (add the layer with
 //!   `Router::layer`, after the routes, so that it runs where the route is known); a
@@ -44,7 +26,38 @@ use std::task::{Context, Poll};
 use crate::boundary::{Outcome, ResponseFuture, REQUEST_ID_HEADERS};
 use crate::status::{ErrorCode, Status};
 
-/// The tower layer; see the module docs.
+/// The tower layer: every request monitored where it enters the service. Add it with
+/// `Router::layer`, after the routes, so that it runs where the route is known.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use axum::routing::post;
+/// use monitoring_runtime::{Capture, Monitor, MonitoringLayer};
+/// use tower::ServiceExt;
+///
+/// let capture = Capture::new();
+/// let monitor = Monitor::builder().without_config_sink().capture(&capture).start().unwrap();
+/// monitor.install_global();
+/// let app = axum::Router::new()
+///     .route("/extractor", post(|| async { "ok" }))
+///     .layer(MonitoringLayer::new());
+/// let request = http::Request::post("/extractor").body(axum::body::Body::empty()).unwrap();
+/// let response = app.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// monitor.shutdown().await;
+/// assert_eq!(capture.series("requests")[0].tag("route"), Some(&"POST:/extractor".into()));
+/// # }
+/// ```
+///
+/// - Route: `METHOD:/template` from axum's `MatchedPath`; a request no route matched
+///   gets `METHOD:<unmatched>`, never its raw path, and a method outside the standard
+///   nine is written `OTHER`.
+/// - Status: the final response's (extractor rejections, 404, 405, 413, inner
+///   middleware's answers, panics as 500); an error from the inner service is 500.
+/// - Error code: an [`ErrorCode`] response extension, else what the handler set
+///   ([`set_error_code`](crate::set_error_code), or `#[monitored]`'s
+///   [`MonitoredError`](crate::MonitoredError)), else the status code.
+/// - Request id: the `LUNA-Request-Id` header, then `X-Request-Id`, else generated.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MonitoringLayer {
     _private: (),
@@ -58,7 +71,15 @@ impl MonitoringLayer {
 }
 
 /// The layer's former name, from when it only handed the request id to `#[monitored]`
-/// handlers: it is [`MonitoringLayer`] now.
+/// handlers: it is [`MonitoringLayer`] now, and monitors every request itself.
+///
+/// ```
+/// # #[allow(deprecated)] fn main() {
+/// let app: axum::Router = axum::Router::new()
+///     .route("/version", axum::routing::get(|| async { "1.0" }))
+///     .layer(monitoring_runtime::RequestIdLayer); // now: MonitoringLayer::new()
+/// # let _ = app; }
+/// ```
 #[deprecated(note = "use MonitoringLayer::new(), which monitors every request itself")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequestIdLayer;

@@ -19,6 +19,28 @@ use crate::sink::{self, Plugin};
 use crate::stats::{DropCounts, Stats};
 
 /// The handle to a running monitor. Clones share the same queue and flusher.
+///
+/// ```
+/// use monitoring_runtime::{Capture, Monitor, Point};
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let capture = Capture::new();
+/// let monitor = Monitor::builder()
+///     .service("luna-handlers")
+///     .without_config_sink()        // no InfluxDB here: an in-memory sink
+///     .capture(&capture)
+///     .flushing_period(Duration::from_millis(100))
+///     .start()
+///     .unwrap();
+/// monitor.install_global();         // what `#[monitored]` handlers record into
+/// monitor.record(Point::new("licensing").with_tag("license_status", "ok"));
+/// let report = monitor.shutdown().await;
+/// assert!(report.complete);
+/// assert_eq!(report.stats.recorded, 1);
+/// assert_eq!(capture.series("licensing")[0].tag("service"), Some(&"luna-handlers".into()));
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Monitor {
     core: Arc<Core>,

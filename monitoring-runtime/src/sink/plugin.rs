@@ -14,17 +14,33 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A user-written sink.
 ///
 /// ```
-/// use monitoring_runtime::{BoxError, Plugin, Point};
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::sync::Arc;
+/// use monitoring_runtime::{BoxError, Monitor, Plugin, Point};
 ///
-/// struct CountRequests(u64);
+/// struct CountLicensing(Arc<AtomicU64>);
 ///
-/// impl Plugin for CountRequests {
+/// impl Plugin for CountLicensing {
 ///     fn name(&self) -> &str { "count" }
 ///     async fn flush_points(&mut self, points: &[Point]) -> Result<(), BoxError> {
-///         self.0 += points.iter().filter(|p| p.series() == "requests").count() as u64;
+///         let n = points.iter().filter(|p| p.series() == "licensing").count();
+///         self.0.fetch_add(n as u64, Ordering::Relaxed);
 ///         Ok(())
 ///     }
 /// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let seen = Arc::new(AtomicU64::new(0));
+/// let monitor = Monitor::builder()
+///     .without_config_sink()
+///     .plugin(CountLicensing(seen.clone()))
+///     .start()
+///     .unwrap();
+/// monitor.record(Point::new("licensing").with_field("liveness_balance", 3i64));
+/// monitor.shutdown().await;
+/// assert_eq!(seen.load(Ordering::Relaxed), 1);
+/// assert_eq!(monitor.stats().sink("plugin:count").unwrap().written, 1);
+/// # }
 /// ```
 pub trait Plugin: Send + 'static {
     /// A short name for stats and logs (`plugin:<name>`).
