@@ -281,6 +281,10 @@ pub async fn send_mix(addr: SocketAddr, rounds: u64) -> Sent {
                 *sent.failed.entry(route).or_default() += 1;
             }
         }
+        if (i + 1) % 10 == 0 || i + 1 == rounds {
+            let n: u64 = sent.requests.values().sum();
+            eprintln!("demo: sent round {}/{rounds} ({n} requests)", i + 1);
+        }
     }
     sent
 }
@@ -322,9 +326,11 @@ pub async fn demo(
             })
             .await
     });
+    eprintln!("demo: serving on http://{addr}; sending {rounds} rounds of requests");
     let sent = send_mix(addr, rounds).await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+    eprintln!("demo: server stopped; flushing monitoring (shutdown)");
     let report = monitor.shutdown().await;
     Monitor::uninstall_global();
     (sent, capture, report)
