@@ -7,12 +7,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use monitoring::{monitored, ErrorCode, InfluxConfig, Monitor, MonitoredError, TagValue};
 use serde_json::Value;
+
+use common::boundary::{case, check_stored, too_big, Case};
 
 /// A LUNA-style failure: answered 400, error code 11027.
 #[derive(Debug)]
@@ -79,25 +79,9 @@ fn app_config(cfg: &mut web::ServiceConfig) {
     .route("/set-code", web::get().to(set_code));
 }
 
-/// One request of the test: what is sent, and the route and error code to be stored
-/// (the status stored must be the one the client got, which is checked too).
-struct Case {
-    id: &'static str,
-    method: &'static str,
-    path: &'static str,
-    json: Option<String>,
-    route: &'static str,
-    status: u16,
-    /// The `errors` point's `error_code` (failed requests).
-    code: &'static str,
-}
-
 #[rustfmt::skip]
 fn cases() -> Vec<Case> {
-    let case = |id, method, path, json: Option<&str>, route, status, code| Case {
-        id, method, path, json: json.map(str::to_owned), route, status, code,
-    };
-    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(200));
+    let big = too_big();
     vec![
         case("ok", "POST", "/extractor", Some("{\"a\":1}"), "POST:/extractor", 200, ""),
         case("bad-json", "POST", "/extractor", Some("{"), "POST:/extractor", 400, "400"),
@@ -111,22 +95,6 @@ fn cases() -> Vec<Case> {
         case("coded", "GET", "/coded", None, "GET:/coded", 422, "policy_failed"),
         case("set-code", "GET", "/set-code", None, "GET:/set-code", 503, "42"),
     ]
-}
-
-/// The rows of `series`, by request id; each id stored once.
-async fn stored(
-    influx: &common::Influx1,
-    series: &str,
-) -> BTreeMap<String, serde_json::Map<String, Value>> {
-    let mut by_id = BTreeMap::new();
-    for row in influx
-        .select("actix", &format!("SELECT * FROM {series}"))
-        .await
-    {
-        let id = row["request_id"].as_str().unwrap().to_owned();
-        assert!(by_id.insert(id.clone(), row).is_none(), "{id} stored twice");
-    }
-    by_id
 }
 
 /// Sends every case to the server at `base`; returns the statuses the client got.
@@ -182,26 +150,6 @@ fn every_request_is_stored_once_with_its_route_status_and_error_code() {
         assert!(report.complete, "{report:?}");
         assert_eq!(report.dropped().total(), 0, "{report:?}");
 
-        let (requests, errors) = (
-            stored(&influx, "requests").await,
-            stored(&influx, "errors").await,
-        );
-        assert_eq!(requests.len(), cases.len(), "{requests:?}");
-        for c in &cases {
-            let row = &requests[c.id];
-            assert_eq!(row["route"], c.route, "{}", c.id);
-            assert_eq!(row["status_code"], c.status.to_string(), "{}", c.id);
-            assert_eq!(row["service"], "luna-actix", "{}", c.id);
-            assert!(row["execution_time"].as_f64().unwrap() >= 0.0, "{}", c.id);
-            if c.status >= 400 {
-                assert_eq!(errors[c.id]["error_code"], c.code, "{}", c.id);
-                assert_eq!(errors[c.id]["route"], c.route, "{}", c.id);
-            } else {
-                assert!(!errors.contains_key(c.id), "{}", c.id);
-            }
-        }
-        assert_eq!(requests["ok"]["handler_id"], "3f2a");
-        let failed = cases.iter().filter(|c| c.status >= 400).count();
-        assert_eq!(errors.len(), failed);
+        check_stored(&influx, "actix", "luna-actix", &cases).await;
     });
 }

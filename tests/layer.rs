@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use axum::extract::{DefaultBodyLimit, Path};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +14,8 @@ use common::LunaError;
 use http::{Method, StatusCode};
 use monitoring::{monitored, ErrorCode, InfluxConfig, Monitor};
 use serde_json::Value;
+
+use common::boundary::{case, check_stored, too_big, Case};
 use tower::ServiceExt;
 
 async fn extractor(Json(body): Json<Value>) -> Json<Value> {
@@ -114,25 +114,9 @@ async fn send(monitor: &Monitor, method: &str, path: &str, json: Option<&str>, i
     }
 }
 
-/// One request of the test and what must be stored for it.
-struct Case {
-    id: &'static str,
-    method: &'static str,
-    path: &'static str,
-    json: Option<String>,
-    route: &'static str,
-    status: u16,
-    /// The `errors` point's `error_code` (failed requests).
-    code: &'static str,
-}
-
-// A table: one request a row.
 #[rustfmt::skip]
 fn cases() -> Vec<Case> {
-    let case = |id, method, path, json: Option<&str>, route, status, code| Case {
-        id, method, path, json: json.map(str::to_owned), route, status, code,
-    };
-    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(200));
+    let big = too_big();
     vec![
         case("ok", "POST", "/extractor", Some("{\"a\":1}"), "POST:/extractor", 200, ""),
         case("bad-json", "POST", "/extractor", Some("{"), "POST:/extractor", 400, "400"),
@@ -153,22 +137,6 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// The rows of `series`, by request id; each id stored once.
-async fn stored(
-    influx: &common::Influx1,
-    series: &str,
-) -> BTreeMap<String, serde_json::Map<String, Value>> {
-    let mut by_id = BTreeMap::new();
-    for row in influx
-        .select("layer", &format!("SELECT * FROM {series}"))
-        .await
-    {
-        let id = row["request_id"].as_str().unwrap().to_owned();
-        assert!(by_id.insert(id.clone(), row).is_none(), "{id} stored twice");
-    }
-    by_id
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_is_stored_once_with_its_route_status_and_error_code() {
     let influx = common::Influx1::start().await;
@@ -187,29 +155,7 @@ async fn every_request_is_stored_once_with_its_route_status_and_error_code() {
     assert!(report.complete, "{report:?}");
     assert_eq!(report.dropped().total(), 0, "{report:?}");
 
-    let (requests, errors) = (
-        stored(&influx, "requests").await,
-        stored(&influx, "errors").await,
-    );
-    assert_eq!(requests.len(), cases.len(), "{requests:?}");
-    for c in &cases {
-        let row = &requests[c.id];
-        assert_eq!(row["route"], c.route, "{}", c.id);
-        assert_eq!(row["status_code"], c.status.to_string(), "{}", c.id);
-        assert_eq!(row["service"], "luna-handlers", "{}", c.id);
-        assert!(row["execution_time"].as_f64().unwrap() >= 0.0, "{}", c.id);
-        if c.status >= 400 {
-            assert_eq!(errors[c.id]["error_code"], c.code, "{}", c.id);
-            assert_eq!(errors[c.id]["route"], c.route, "{}", c.id);
-        } else {
-            assert!(!errors.contains_key(c.id), "{}", c.id);
-        }
-    }
-    assert_eq!(requests["ok"]["handler_id"], "3f2a");
-    assert_eq!(
-        errors.len(),
-        cases.iter().filter(|c| c.status >= 400).count()
-    );
+    check_stored(&influx, "layer", "luna-handlers", &cases).await;
 }
 
 /// Without the layer the attribute records alone: the request's method picks the route

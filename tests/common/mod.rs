@@ -339,6 +339,7 @@ impl axum::response::IntoResponse for LunaError {
     }
 }
 
+pub mod boundary;
 pub mod fault_server;
 pub mod hostile;
 pub mod logs;
