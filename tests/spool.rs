@@ -356,3 +356,51 @@ fn killed_service() {
         }
     });
 }
+
+/// The 2.x API's spool: batches spooled while the server is unreachable are delivered
+/// to VictoriaMetrics (InfluxDB 2.x write API) by the next monitor, every point once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_v2_dialect_spools_and_delivers_to_victoria_metrics() {
+    let vm = common::Victoria::start().await;
+    let spool = tempfile::tempdir().unwrap();
+    let v2 = |port| InfluxConfig::v2("127.0.0.1", port, "org", "bucket", "token");
+    let start = |port| {
+        Monitor::builder()
+            .influx(v2(port))
+            .spool_dir(spool.path())
+            .flushing_period(Duration::from_millis(50))
+            .request_timeout(Duration::from_millis(500))
+            .start()
+            .unwrap()
+    };
+    let monitor = start(common::free_port());
+    for i in 0..5_000 {
+        monitor.record(point("spool_v2", i));
+    }
+    common::wait_until("points on disk", Duration::from_secs(30), || {
+        monitor.stats().sink("influx_v2").unwrap().spooled == 5_000
+    })
+    .await;
+    monitor.shutdown().await;
+
+    let monitor = start(vm.port);
+    common::wait_until("the spool delivered", Duration::from_secs(30), || {
+        let s = monitor.stats().sink("influx_v2").cloned().unwrap();
+        s.replayed == 5_000 && s.spooled == 0
+    })
+    .await;
+    let report = monitor.shutdown().await;
+    let s = report.stats.sink("influx_v2").unwrap().clone();
+    assert_eq!(
+        (s.recovered, s.written, s.dropped.total()),
+        (5_000, 5_000, 0),
+        "{s:?}"
+    );
+    assert_accounted(&s);
+    let series = vm.export("{__name__=\"spool_v2_seq\"}").await;
+    let samples: usize = series
+        .iter()
+        .map(|s| s["values"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(samples, 5_000);
+}
