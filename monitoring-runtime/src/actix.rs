@@ -33,7 +33,7 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 
-use crate::boundary::{Outcome, ResponseFuture, REQUEST_ID_HEADERS};
+use crate::boundary::{Outcome, ResponseFuture};
 use crate::status::{ErrorCode, MonitoredError, ResponseStatus, Status};
 
 /// The middleware factory for `App::wrap`; see the module docs.
@@ -84,9 +84,9 @@ where
         let state = if crate::switches::monitoring_on() {
             let pattern = request.match_pattern();
             crate::boundary::start(request.method().as_str(), pattern.as_deref(), || {
-                let headers = request.headers();
-                let value = REQUEST_ID_HEADERS.iter().find_map(|n| headers.get(*n));
-                crate::boundary::request_id(value.map(|v| v.as_bytes()))
+                crate::boundary::request_id(|name| {
+                    request.headers().get(name).map(|v| v.as_bytes())
+                })
             })
         } else {
             None

@@ -42,9 +42,11 @@ pub(crate) fn start(
     Some((request, route))
 }
 
-/// The request id from a header's value: non-empty UTF-8.
-pub(crate) fn request_id(value: Option<&[u8]>) -> Option<Text> {
-    std::str::from_utf8(value?)
+/// The request id the client sent: the first of [`REQUEST_ID_HEADERS`] that `header`
+/// finds, if its value is non-empty UTF-8.
+pub(crate) fn request_id<'a>(header: impl Fn(&str) -> Option<&'a [u8]>) -> Option<Text> {
+    let value = REQUEST_ID_HEADERS.iter().find_map(|name| header(name))?;
+    std::str::from_utf8(value)
         .ok()
         .filter(|v| !v.is_empty())
         .map(|v| Text::from(v.to_owned()))
@@ -99,8 +101,16 @@ mod tests {
 
     #[test]
     fn request_ids_are_non_empty_text() {
-        assert_eq!(request_id(Some(b"abc")).as_deref(), Some("abc"));
-        assert_eq!(request_id(Some(b"")), None);
-        assert_eq!(request_id(Some(b"\xff")), None);
+        let headers = |luna: &'static [u8], x: &'static [u8]| {
+            move |name: &str| match name {
+                "luna-request-id" if !luna.is_empty() => Some(luna),
+                "x-request-id" => Some(x),
+                _ => None,
+            }
+        };
+        assert_eq!(request_id(headers(b"abc", b"x")).as_deref(), Some("abc"));
+        assert_eq!(request_id(headers(b"", b"x")).as_deref(), Some("x"));
+        assert_eq!(request_id(headers(b"", b"")), None);
+        assert_eq!(request_id(headers(b"\xff", b"x")), None);
     }
 }

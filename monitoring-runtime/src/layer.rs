@@ -23,7 +23,7 @@
 
 use std::task::{Context, Poll};
 
-use crate::boundary::{Outcome, ResponseFuture, REQUEST_ID_HEADERS};
+use crate::boundary::{Outcome, ResponseFuture};
 use crate::status::{ErrorCode, Status};
 
 /// The tower layer: every request monitored where it enters the service. Add it with
@@ -123,9 +123,7 @@ where
             .get::<axum::extract::MatchedPath>()
             .map(axum::extract::MatchedPath::as_str);
         let state = crate::boundary::start(request.method().as_str(), template, || {
-            let headers = request.headers();
-            let value = REQUEST_ID_HEADERS.iter().find_map(|n| headers.get(*n));
-            crate::boundary::request_id(value.map(http::HeaderValue::as_bytes))
+            crate::boundary::request_id(|name| request.headers().get(name).map(|v| v.as_bytes()))
         });
         ResponseFuture::new(self.inner.call(request), state)
     }

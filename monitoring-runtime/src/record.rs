@@ -7,7 +7,7 @@
 //! two raw clock readings, the status, up to [`SLOTS`] timings inline, the request id if
 //! one was given, and `extras` only when the handler added tags, fields or counters.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crossbeam_queue::ArrayQueue;
@@ -24,8 +24,10 @@ pub struct RouteMeta {
     pub route: &'static str,
     /// The handler's crate name (the default `service` tag).
     pub crate_name: &'static str,
-    /// Set once a disagreement with the router's route has been logged.
-    pub(crate) disagreement_logged: AtomicBool,
+    /// The router's route last found to agree with this one (its address), or
+    /// [`RouteMeta::DISAGREEMENT_LOGGED`]: a nested request compares routes only when
+    /// the router's is new to it.
+    pub(crate) router_check: AtomicUsize,
 }
 
 impl RouteMeta {
@@ -34,9 +36,12 @@ impl RouteMeta {
         RouteMeta {
             route,
             crate_name,
-            disagreement_logged: AtomicBool::new(false),
+            router_check: AtomicUsize::new(0),
         }
     }
+
+    /// [`RouteMeta::router_check`] once a disagreement has been logged.
+    pub(crate) const DISAGREEMENT_LOGGED: usize = 1;
 
     /// `METHOD` and `/resource`.
     pub(crate) fn parts(&self) -> (&'static str, &'static str) {

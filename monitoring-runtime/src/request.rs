@@ -136,9 +136,7 @@ impl Request {
             // The layer's request around this one records (one point per request).
             self.nested = true;
             if let Some(router) = context::boundary_route() {
-                if !std::ptr::eq(router, self.route) && disagree(router, self.route) {
-                    log_disagreement(router, self.route);
-                }
+                check_route(router, self.route);
             }
             return;
         }
@@ -258,11 +256,29 @@ fn disagree(router: &RouteMeta, attribute: &RouteMeta) -> bool {
     router_path != path || (router_method != method && (router_method, method) != ("HEAD", "GET"))
 }
 
-/// The router's route is recorded; says so once per attribute.
+/// Warns (once per attribute) when an attribute's route differs from the router's,
+/// which is the one recorded. The comparison runs only for a router route the
+/// attribute has not agreed with before: one load on the common path.
+#[inline]
+fn check_route(router: &'static RouteMeta, attribute: &'static RouteMeta) {
+    let seen = attribute.router_check.load(Ordering::Relaxed);
+    if seen == std::ptr::from_ref(router) as usize || seen == RouteMeta::DISAGREEMENT_LOGGED {
+        return;
+    }
+    compare_routes(router, attribute);
+}
+
 #[cold]
 #[inline(never)]
-fn log_disagreement(router: &RouteMeta, attribute: &RouteMeta) {
-    if attribute.disagreement_logged.swap(true, Ordering::Relaxed) {
+fn compare_routes(router: &'static RouteMeta, attribute: &'static RouteMeta) {
+    let check = &attribute.router_check;
+    if !disagree(router, attribute) {
+        check.store(std::ptr::from_ref(router) as usize, Ordering::Relaxed);
+        return;
+    }
+    if check.swap(RouteMeta::DISAGREEMENT_LOGGED, Ordering::Relaxed)
+        == RouteMeta::DISAGREEMENT_LOGGED
+    {
         return;
     }
     tracing::warn!(

@@ -88,14 +88,19 @@ pub trait MonitoredError {
     }
 }
 
+/// The status of a failed handler's error.
+fn error_status<E: MonitoredError>(e: &E) -> Status {
+    Status {
+        code: e.status_code(),
+        error_code: e.error_code(),
+    }
+}
+
 impl<T: ResponseStatus, E: MonitoredError> ResponseStatus for Result<T, E> {
     fn response_status(&self) -> Status {
         match self {
             Ok(v) => v.response_status(),
-            Err(e) => Status {
-                code: e.status_code(),
-                error_code: e.error_code(),
-            },
+            Err(e) => error_status(e),
         }
     }
 
@@ -107,10 +112,7 @@ impl<T: ResponseStatus, E: MonitoredError> ResponseStatus for Result<T, E> {
                 (Ok(v), status)
             }
             Err(e) => {
-                let status = Status {
-                    code: e.status_code(),
-                    error_code: e.error_code(),
-                };
+                let status = error_status(&e);
                 (Err(e), status)
             }
         }

@@ -322,7 +322,6 @@ impl SinkQueue {
     /// Moves everything queued in memory to the spool, oldest first, and switches the
     /// sink to spooling. Called with the queue locked (lock order: queue, then spool).
     fn spill(&self, st: &mut QueueState, spool: &Spool) {
-        spool.start_spooling();
         for payload in st.items.drain(..) {
             spool_payload(spool, payload);
         }
@@ -389,13 +388,7 @@ impl SinkQueue {
 
     pub(crate) fn drop_points(&self, reason: DropReason, n: usize, why: &str) {
         if n > 0 && self.count_drop_unlogged(reason, n, why) {
-            tracing::warn!(
-                target: "monitoring",
-                sink = %self.name,
-                reason = reason.as_str(),
-                points = n,
-                "monitoring points dropped: {why} (counted in stats; logged once per outage)"
-            );
+            warn_dropped(&self.name, reason, n as u64, why);
         }
     }
 
@@ -407,6 +400,17 @@ impl SinkQueue {
             .set_error(format!("{}: {why}", reason.as_str()));
         first
     }
+}
+
+/// The one warning for points a sink (or its spool) dropped for `reason`.
+fn warn_dropped(sink: &str, reason: DropReason, n: u64, why: &str) {
+    tracing::warn!(
+        target: "monitoring",
+        sink,
+        reason = reason.as_str(),
+        points = n,
+        "monitoring points dropped: {why} (counted in stats; logged once per outage)"
+    );
 }
 
 /// Hands a batch to the spool's writer.
@@ -439,7 +443,6 @@ impl ExportCx<'_> {
             return;
         };
         let mut st = self.queue.lock();
-        spool.start_spooling();
         let mut moved = 0;
         for &(a, b) in ranges {
             spool.append(lines.clone(), a, b);
@@ -453,8 +456,7 @@ impl ExportCx<'_> {
     fn settle(&self, n: usize) {
         if self.replaying {
             if let Some(spool) = &self.queue.spool {
-                let spooled = &spool.counters.spooled;
-                spooled.fetch_sub((n as u64).min(spooled.load(Relaxed)), Relaxed);
+                spool.counters.unspool(n as u64);
             }
         } else {
             self.queue.settle(n);

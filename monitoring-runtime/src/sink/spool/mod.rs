@@ -107,6 +107,15 @@ pub(crate) struct SpoolCounters {
     pub(crate) recovered: AtomicU64,
 }
 
+impl SpoolCounters {
+    /// `n` spooled points left the spool (delivered, dropped or skipped).
+    pub(crate) fn unspool(&self, n: u64) {
+        let _ = self
+            .spooled
+            .fetch_update(Relaxed, Relaxed, |s| Some(s.saturating_sub(n)));
+    }
+}
+
 /// One segment file.
 #[derive(Debug)]
 struct Segment {
@@ -220,12 +229,8 @@ impl Spool {
         self.lock().spooling
     }
 
-    /// Switches to spooling (the sink cannot deliver); later batches follow.
-    pub(crate) fn start_spooling(&self) {
-        self.lock().spooling = true;
-    }
-
-    /// Hands lines `a..b` of `lines` to the writer.
+    /// Hands lines `a..b` of `lines` to the writer; the sink spools from now on (what
+    /// comes later follows these lines).
     pub(crate) fn append(&self, lines: Arc<Lines>, a: usize, b: usize) {
         let points = (b - a) as u64;
         if points == 0 {
@@ -338,9 +343,7 @@ impl Spool {
     /// Skips to `next` past `points` that cannot be delivered (counted).
     fn skip(&self, seq: u64, next: u64, points: u64, why: &str) {
         self.advance(seq, next, points);
-        self.counters
-            .spooled
-            .fetch_sub(points.min(self.counters.spooled.load(Relaxed)), Relaxed);
+        self.counters.unspool(points);
         if points > 0 {
             self.count_drop(DropReason::SpoolCorrupt, points, why);
         }
@@ -392,13 +395,7 @@ impl Spool {
 
     fn count_drop(&self, reason: DropReason, n: u64, why: &str) {
         if self.drops.add(reason, n) {
-            tracing::warn!(
-                target: "monitoring",
-                sink = %self.sink,
-                reason = reason.as_str(),
-                points = n,
-                "monitoring points dropped: {why} (counted in stats; logged once per outage)"
-            );
+            super::warn_dropped(&self.sink, reason, n, why);
         }
     }
 
@@ -520,9 +517,7 @@ impl Spool {
             self.remove_first(st);
             lost += points;
         }
-        self.counters
-            .spooled
-            .fetch_sub(lost.min(self.counters.spooled.load(Relaxed)), Relaxed);
+        self.counters.unspool(lost);
         lost
     }
 }
