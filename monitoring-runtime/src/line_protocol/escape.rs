@@ -51,10 +51,47 @@ fn needs_escape(block: &[u8; 16]) -> bool {
     found != 0
 }
 
+/// How each byte of an element is written, one table per element: the two bytes out
+/// (the first out, then the byte itself) in the low half, how many of them count in the
+/// high half (1: kept, 2: escaped with a backslash); 0 means look closer
+/// ([`write_closer`]: replaced, or a backslash or `#` whose fate depends on its
+/// neighbours). Kept and escaped bytes then cost the same few instructions, with no
+/// branch between them: one two-byte store, and the position moves by one or two.
+type Plan = [u32; 256];
+
+const fn plan(escaped: &[u8], closer: &[u8]) -> Plan {
+    let mut t = [0u32; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u32) << 8 | b as u32 | 1 << 16;
+        b += 1;
+    }
+    let mut i = 0;
+    while i < escaped.len() {
+        let b = escaped[i] as u32;
+        t[b as usize] = b << 8 | b'\\' as u32 | 2 << 16;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < closer.len() {
+        t[closer[i] as usize] = 0;
+        i += 1;
+    }
+    t
+}
+
+/// Series names: `,` and space escaped, `=` kept, a leading `#` replaced.
+const SERIES_PLAN: Plan = plan(b", ", b"\\\n\r\t\0#");
+/// Tag keys and values: `,`, `=` and space escaped.
+const NAME_PLAN: Plan = plan(b",= ", b"\\\n\r\t\0");
+/// Field keys: as tag keys, and `"` replaced.
+const FIELD_KEY_PLAN: Plan = plan(b",= ", b"\\\n\r\t\0\"");
+/// String field values: `"` and `\` escaped, line breaks replaced.
+const STRING_PLAN: Plan = plan(b"\"\\", b"\n\r");
+
 impl Encoder {
     /// Writes a series name, tag key, tag value or field key that needs escaping or
-    /// replacing from byte `first` on: byte by byte (such text is short and dense with
-    /// special bytes).
+    /// replacing from byte `first` on.
     pub(super) fn write_escaped(
         &mut self,
         w: &mut Writer,
@@ -62,62 +99,18 @@ impl Encoder {
         first: usize,
         element: Element,
     ) {
-        // At most 3 bytes out per byte in (U+FFFD).
-        w.ensure(bytes.len() * 3);
+        let plan = match element {
+            Element::Series => &SERIES_PLAN,
+            Element::Name => &NAME_PLAN,
+            Element::FieldKey => &FIELD_KEY_PLAN,
+        };
+        // At most 3 bytes out per byte in (U+FFFD), and one byte past the end for the
+        // two-byte stores.
+        w.ensure(bytes.len() * 3 + 1);
         let start = w.pos;
-        let out = &mut w.buf[start..start + bytes.len() * 3];
-        out[..first].copy_from_slice(&bytes[..first]);
-        let mut j = first;
-        let mut sanitized = false;
-        for (i, &b) in bytes.iter().enumerate().skip(first) {
-            if !NAME_SPECIAL[b as usize] {
-                out[j] = b;
-                j += 1;
-                continue;
-            }
-            let replace = match b {
-                b',' | b' ' => false,
-                b'=' => {
-                    if element == Element::Series {
-                        out[j] = b;
-                        j += 1;
-                        continue;
-                    }
-                    false
-                }
-                b'\n' | b'\r' | b'\t' | 0 => true,
-                b'#' if i == 0 && element == Element::Series => true,
-                b'"' if element == Element::FieldKey => true,
-                b'\\' => {
-                    let ambiguous = match bytes.get(i + 1) {
-                        None => true,
-                        Some(next) => {
-                            matches!(next, b'\\' | b' ' | b',' | b'=' | b'\n' | b'\r' | b'\t' | 0)
-                        }
-                    };
-                    if !ambiguous {
-                        out[j] = b;
-                        j += 1;
-                        continue;
-                    }
-                    true
-                }
-                _ => {
-                    out[j] = b;
-                    j += 1;
-                    continue;
-                }
-            };
-            if replace {
-                out[j..j + 3].copy_from_slice(REPLACEMENT);
-                j += 3;
-                sanitized = true;
-            } else {
-                out[j] = b'\\';
-                out[j + 1] = b;
-                j += 2;
-            }
-        }
+        let out = &mut w.buf[start..start + bytes.len() * 3 + 1];
+        copy_short(&mut out[..first], &bytes[..first]);
+        let (j, sanitized) = write_planned(out, first, bytes, first, plan);
         w.pos = start + j;
         if sanitized {
             self.issues.sanitized += 1;
@@ -143,36 +136,73 @@ impl Encoder {
             w.byte(b'"');
             return;
         }
-        // At most 3 bytes out per byte in (U+FFFD), plus the quotes.
-        w.ensure(bytes.len() * 3 + 2);
+        // At most 3 bytes out per byte in (U+FFFD), the quotes, and one byte past the
+        // end for the two-byte stores.
+        w.ensure(bytes.len() * 3 + 3);
         let start = w.pos;
-        let out = &mut w.buf[start..start + bytes.len() * 3 + 2];
+        let out = &mut w.buf[start..start + bytes.len() * 3 + 3];
         out[0] = b'"';
-        let mut j = 1;
-        let mut sanitized = false;
-        for &b in bytes {
-            match b {
-                b'"' | b'\\' => {
-                    out[j] = b'\\';
-                    out[j + 1] = b;
-                    j += 2;
-                }
-                b'\n' | b'\r' => {
-                    out[j..j + 3].copy_from_slice(REPLACEMENT);
-                    j += 3;
-                    sanitized = true;
-                }
-                _ => {
-                    out[j] = b;
-                    j += 1;
-                }
-            }
-        }
+        let (j, sanitized) = write_planned(out, 1, bytes, 0, &STRING_PLAN);
         out[j] = b'"';
         w.pos = start + j + 1;
         if sanitized {
             self.issues.sanitized += 1;
         }
+    }
+}
+
+/// Writes `bytes[i..]` into `out` from position `j` as `plan` says; returns the
+/// position after them and whether a byte was replaced. `out` has room for three bytes
+/// out per byte in, plus one.
+#[inline(always)]
+fn write_planned(
+    out: &mut [u8],
+    mut j: usize,
+    bytes: &[u8],
+    mut i: usize,
+    plan: &Plan,
+) -> (usize, bool) {
+    let mut sanitized = false;
+    while i < bytes.len() {
+        let how = plan[bytes[i] as usize];
+        let len = (how >> 16) as usize;
+        if len == 0 {
+            let (written, replaced) = write_closer(&mut out[j..j + 3], bytes, i);
+            j += written;
+            sanitized |= replaced;
+        } else {
+            out[j..j + 2].copy_from_slice(&(how as u16).to_le_bytes());
+            j += len;
+        }
+        i += 1;
+    }
+    (j, sanitized)
+}
+
+/// Writes byte `i` of `bytes`, one its plan says to look closer at, into `out`; returns
+/// how many bytes it took and whether it was replaced (with U+FFFD). A backslash is kept
+/// unless what follows it would make servers read it differently (the end of the text,
+/// another backslash, a separator or a line break): then it is replaced, so that 1.x and
+/// VictoriaMetrics store the same key. A `#` (only in series names' plan) is replaced
+/// at the start, where it would make the line a comment. Everything else that reaches
+/// here (line breaks, tab, NUL, `"` in a field key) is replaced.
+#[inline(never)]
+fn write_closer(out: &mut [u8], bytes: &[u8], i: usize) -> (usize, bool) {
+    let b = bytes[i];
+    let keep = match b {
+        b'\\' => !matches!(
+            bytes.get(i + 1),
+            None | Some(b'\\' | b' ' | b',' | b'=' | b'\n' | b'\r' | b'\t' | 0)
+        ),
+        b'#' => i != 0,
+        _ => false,
+    };
+    if keep {
+        out[0] = b;
+        (1, false)
+    } else {
+        out[..3].copy_from_slice(REPLACEMENT);
+        (3, true)
     }
 }
 

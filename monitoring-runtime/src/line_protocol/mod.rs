@@ -605,6 +605,45 @@ mod tests {
     }
 
     #[test]
+    fn long_escape_heavy_text_grows_the_line() {
+        // Longer than the scratch buffer, every byte special: tripled by replacements.
+        let unit = ", =\\\n\"#";
+        let text: String = unit.repeat(400);
+        let p = Point::at(text.clone(), 1)
+            .with_tag(text.clone(), text.clone())
+            .with_field(text.clone(), text.clone());
+        let escape = |s: &str, escaped: &str, replaced: &str, name: bool| -> String {
+            let chars: Vec<char> = s.chars().collect();
+            let mut out = String::new();
+            for (i, &c) in chars.iter().enumerate() {
+                let ambiguous_backslash = name
+                    && c == '\\'
+                    && chars
+                        .get(i + 1)
+                        .is_none_or(|n| "\\ ,=\n\r\t\0".contains(*n));
+                if replaced.contains(c) || ambiguous_backslash {
+                    out.push('\u{FFFD}');
+                } else {
+                    if escaped.contains(c) {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+            }
+            out
+        };
+        let series = escape(&text, ", ", "\n\r\t\0", true);
+        let series = series.replacen('#', "\u{FFFD}", usize::from(text.starts_with('#')));
+        let name = escape(&text, ",= ", "\n\r\t\0", true);
+        let key = escape(&text, ",= ", "\n\r\t\0\"", true);
+        let value = escape(&text, "\"\\", "\n\r", false);
+        assert_eq!(
+            line(&p, Dialect::V2).unwrap(),
+            format!("{series},{name}={name} {key}=\"{value}\" 1\n")
+        );
+    }
+
+    #[test]
     fn escaping_and_policy() {
         let p = Point::at("my series,x", 5)
             .with_tag("k=1", "a b,c=d")
