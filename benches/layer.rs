@@ -11,6 +11,10 @@
 //! (every request logged); under axum-prometheus' `PrometheusMetricLayer`. divan's
 //! allocation profiler counts heap allocations per request, the router's included:
 //! a layer's own are the difference from `1_passthrough_layer`.
+//!
+//! A service that already has layers pays axum's boxing once per `Router::layer` call:
+//! `6_` adds `MonitoringLayer` to a stack holding the pass-through layer (compare with
+//! `1_`), `7_` to a stack holding `TraceLayer` (compare with `3_`).
 
 use std::sync::OnceLock;
 
@@ -104,6 +108,21 @@ fn trace_fmt(b: divan::Bencher) {
 #[divan::bench(name = "5_prometheus_layer", sample_count = SAMPLES, sample_size = SIZE)]
 fn prometheus(b: divan::Bencher) {
     bench(b, &setup().prometheus);
+}
+
+#[divan::bench(name = "6_passthrough_and_monitoring", sample_count = SAMPLES, sample_size = SIZE)]
+fn passthrough_and_monitoring(b: divan::Bencher) {
+    let setup = setup();
+    setup.runtime.block_on(setup.monitor.flush());
+    bench(b, &routers::build(Stack::PassthroughAndMonitoring, None));
+}
+
+#[divan::bench(name = "7_trace_and_monitoring_registry", sample_count = SAMPLES, sample_size = SIZE)]
+fn trace_and_monitoring(b: divan::Bencher) {
+    let setup = setup();
+    setup.runtime.block_on(setup.monitor.flush());
+    let _subscriber = tracing::subscriber::set_default(tracing_subscriber::registry());
+    bench(b, &routers::build(Stack::TraceAndMonitoring, None));
 }
 
 fn main() {

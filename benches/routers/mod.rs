@@ -29,6 +29,12 @@ pub enum Stack {
     /// axum-prometheus' `PrometheusMetricLayer` (install its recorder first: see
     /// [`prometheus_layer`]).
     Prometheus,
+    /// A service that already has a layer stack (here the pass-through layer, given to
+    /// `Router::layer` through a `ServiceBuilder`), with `MonitoringLayer` added to that
+    /// stack: axum boxes each route once per `Router::layer` call, not once per layer.
+    PassthroughAndMonitoring,
+    /// `TraceLayer` and `MonitoringLayer` in one `ServiceBuilder` stack.
+    TraceAndMonitoring,
 }
 
 pub fn router() -> Router {
@@ -48,6 +54,18 @@ pub fn build(
         Stack::Monitoring => router().layer(monitoring::MonitoringLayer::new()),
         Stack::Trace => router().layer(tower_http::trace::TraceLayer::new_for_http()),
         Stack::Prometheus => router().layer(prometheus.expect("the Prometheus layer").clone()),
+        Stack::PassthroughAndMonitoring => router().layer(
+            tower::ServiceBuilder::new()
+                .layer(tower::util::MapResponseLayer::new(
+                    |r: axum::response::Response| r,
+                ))
+                .layer(monitoring::MonitoringLayer::new()),
+        ),
+        Stack::TraceAndMonitoring => router().layer(
+            tower::ServiceBuilder::new()
+                .layer(tower_http::trace::TraceLayer::new_for_http())
+                .layer(monitoring::MonitoringLayer::new()),
+        ),
     }
 }
 
