@@ -12,7 +12,14 @@
 //! written each call). `TIMING=1` prints
 //! the ns per call. `ROUNDS=<k> instructions <a>,<b>,... <N>` interleaves scenarios
 //! (N calls each per round) with a contention probe and prints one line per round:
-//! the probe's ns per step, then each scenario's ns per call.
+//! the probe's ns per step, then each scenario's ns per call (`BRACKET=1`: the slower
+//! of a probe before and one after the round; `STEP=1`: each round waits for a line on
+//! stdin, so that `scripts/spread.py` can interleave processes).
+//!
+//! Where things live (#16): `LAYOUTS=<L> ROUNDS=<R> instructions encode_seed <N>` times
+//! the seed line with its names at `L` places on the heap, `LAYOUT=<k>` counts one of
+//! them under callgrind; `SCAN=<D> ROUNDS=<R> instructions <scenario> <N>` times a
+//! scenario at `D` stack depths.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -134,6 +141,18 @@ fn main() {
     });
     let scenarios: Vec<(Scenario, Vec<Point>)> =
         names.split(',').map(|name| setup(name, &monitor)).collect();
+    if let Some(layouts) = std::env::var("LAYOUTS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        return name_layouts(layouts, rounds, n);
+    }
+    if let Some(depths) = std::env::var("SCAN")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return stack_scan(&scenarios[0], depths, rounds, n);
+    }
     if rounds == 1 && scenarios.len() == 1 {
         let (scenario, points) = &scenarios[0];
         let mut workspace = Workspace::new();
@@ -150,17 +169,32 @@ fn main() {
         // scenario; one line per round with the probe's ns per step and each
         // scenario's ns per call, so that scenarios are compared within the same
         // moments of the machine (BENCHMARKS.md, section 0; `scripts/rounds.sh`).
+        // `BRACKET=1` probes again after the round and prints the slower probe (a
+        // round counts as uncontended only if the core was ours before and after it);
+        // `STEP=1` waits for a line on stdin before each round, so that a driver
+        // (`scripts/spread.sh`) can interleave the rounds of many processes.
+        let bracket = std::env::var_os("BRACKET").is_some();
+        let step = std::env::var_os("STEP").is_some();
         let mut workspaces: Vec<Workspace> = scenarios.iter().map(|_| Workspace::new()).collect();
         for _ in 0..rounds {
-            let mut line = format!("{:.2}", contention_probe());
+            if step && std::io::stdin().read_line(&mut String::new()).unwrap_or(0) == 0 {
+                break;
+            }
+            let probe = contention_probe();
+            let mut times = String::new();
             for ((scenario, points), workspace) in scenarios.iter().zip(&mut workspaces) {
                 runtime.block_on(monitor.flush());
                 let started = std::time::Instant::now();
                 measured_loop(*scenario, n, points, workspace);
                 let ns = started.elapsed().as_nanos() as f64 / n as f64;
-                line.push_str(&format!(" {ns:.1}"));
+                times.push_str(&format!(" {ns:.1}"));
             }
-            println!("{line}");
+            let probe = if bracket {
+                probe.max(contention_probe())
+            } else {
+                probe
+            };
+            println!("{probe:.2}{times}");
         }
     }
     std::mem::forget(runtime);
@@ -178,6 +212,13 @@ fn setup(name: &str, monitor: &Monitor) -> (Scenario, Vec<Point>) {
     }
     let points = match name {
         "encode_hostile" | "byte_scan_hostile" => vec![lines::hostile_point()],
+        "encode_seed" if std::env::var_os("LAYOUT").is_some() => {
+            let k = std::env::var("LAYOUT")
+                .unwrap()
+                .parse()
+                .expect("LAYOUT=<number>");
+            vec![lines::seed_point_relocated(k)]
+        }
         "encode_gzip_batch" => lines::batch_points(),
         _ => vec![lines::seed_point()],
     };
@@ -216,6 +257,88 @@ fn contention_probe() -> f64 {
         v = black_box(v);
     }
     started.elapsed().as_nanos() as f64 / 100_000.0
+}
+
+/// `LAYOUTS=<L> ROUNDS=<R> instructions encode_seed <N>`: the seed line with its names
+/// at `L` different places on the heap (`lines::seed_point_relocated`), one encoder
+/// each, in one process (same code placement), rounds interleaved across layouts; only
+/// rounds bracketed by two uncontended probes count. Prints each layout's fastest round
+/// and max / min: whether the cost depends on where the names live.
+/// `LAYOUT=<k> instructions encode_seed <N>` encodes layout `k` only (for callgrind).
+fn name_layouts(layouts: u64, rounds: u64, n: u64) {
+    let points: Vec<Vec<Point>> = (0..layouts)
+        .map(|k| vec![lines::seed_point_relocated(k)])
+        .collect();
+    let mut workspaces: Vec<Workspace> = points.iter().map(|_| Workspace::new()).collect();
+    let floor = (0..200)
+        .map(|_| contention_probe())
+        .fold(f64::MAX, f64::min);
+    let mut best = vec![f64::MAX; points.len()];
+    let mut counted = 0;
+    while counted < rounds {
+        for ((points, workspace), best) in points.iter().zip(&mut workspaces).zip(&mut best) {
+            let before = contention_probe();
+            let started = std::time::Instant::now();
+            measured_loop(Scenario::Encode, n, points, workspace);
+            let ns = started.elapsed().as_nanos() as f64 / n as f64;
+            if before.max(contention_probe()) <= floor * 1.05 {
+                *best = best.min(ns);
+            }
+        }
+        counted += 1;
+    }
+    for (k, ns) in best.iter().enumerate() {
+        println!("layout {k:2}: {ns:.1} ns");
+    }
+    let (min, max) = best
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    println!(
+        "{layouts} name layouts: min {min:.1} ns, max {max:.1} ns, max/min {:.3}",
+        max / min
+    );
+}
+
+/// `SCAN=<D> ROUNDS=<R> instructions <scenario> <N>`: the scenario's fastest
+/// uncontended round at each of `D` stack depths (see [`deeper`]).
+fn stack_scan(scenario: &(Scenario, Vec<Point>), depths: usize, rounds: u64, n: u64) {
+    let (scenario, points) = scenario;
+    let mut workspace = Workspace::new();
+    let probe_floor = (0..200)
+        .map(|_| contention_probe())
+        .fold(f64::MAX, f64::min);
+    for depth in 0..depths {
+        let mut best = f64::MAX;
+        let mut counted = 0;
+        while counted < rounds {
+            let before = contention_probe();
+            let mut run = || {
+                let started = std::time::Instant::now();
+                measured_loop(*scenario, n, points, &mut workspace);
+                started.elapsed().as_nanos() as f64 / n as f64
+            };
+            let ns = deeper(depth, &mut run);
+            if before.max(contention_probe()) <= probe_floor * 1.05 {
+                best = best.min(ns);
+                counted += 1;
+            }
+        }
+        println!("{depth} {best:.1}");
+    }
+}
+
+/// Runs `f` `depth` stack frames (80 bytes each) deeper (`SCAN=<D>`: the seed line's cost
+/// at each of `D` stack depths, every one of 256 offsets within a page reachable, to
+/// tell whether where the stack sits changes the cost).
+#[inline(never)]
+fn deeper(depth: usize, f: &mut dyn FnMut() -> f64) -> f64 {
+    let pad = [0u8; 16];
+    black_box(&pad);
+    if depth == 0 {
+        f()
+    } else {
+        black_box(deeper(depth - 1, f))
+    }
 }
 
 /// What the encoding scenarios reuse from call to call (as the flusher does).

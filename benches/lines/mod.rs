@@ -23,6 +23,30 @@ pub(crate) fn seed_point() -> Point {
         .with_field("save_warps_time", 0.001_987_654)
 }
 
+/// The seed point with every string copied to a new place on the heap, layout `k`
+/// (0, 1, ...): a pseudo-random gap before each copy, so that each layout puts the names
+/// at other addresses, in other cache sets and other slots of the encoder's
+/// static-name cache. The copies are leaked (`&'static str`, as string literals are).
+pub(crate) fn seed_point_relocated(k: u64) -> Point {
+    let mut state = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut place = |s: &str| -> &'static str {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let gap = (state % 4096) as usize + 1;
+        Box::leak(vec![0u8; gap].into_boxed_slice());
+        Box::leak(s.to_owned().into_boxed_str())
+    };
+    Point::at(place("requests"), TS)
+        .with_tag(place("route"), place("POST:/extractor"))
+        .with_tag(place("service"), place("luna-handlers"))
+        .with_tag(place("status_code"), 201u16)
+        .with_field(place("request_id"), place(ID))
+        .with_field(place("execution_time"), 0.012_345_678)
+        .with_field(place("download_images_time"), 0.004_321)
+        .with_field(place("save_warps_time"), 0.001_987_654)
+}
+
 /// 5,000 seed-shaped points with distinct ids, times and durations, two routes: one
 /// batch as the flusher sends it.
 pub(crate) fn batch_points() -> Vec<Point> {
