@@ -106,9 +106,13 @@ enum Scenario {
     ByteScan,
     EncodeBuilt,
     Influxdb2Prebuilt,
+    /// One request through an axum router under a layer stack (`routers/mod.rs`).
+    Layer(Stack),
 }
 
 mod lines;
+mod routers;
+use routers::Stack;
 
 thread_local! {
     /// The seed line as an `influxdb2` `DataPoint`, built once (`influxdb2_prebuilt`).
@@ -203,12 +207,18 @@ fn main() {
 /// Installs what scenario `name` needs; its scenario and points.
 fn setup(name: &str, monitor: &Monitor) -> (Scenario, Vec<Point>) {
     match name {
-        "monitored_on" | "calls_plain" | "calls_timed" => monitor.install_global(),
+        "monitored_on"
+        | "calls_plain"
+        | "calls_timed"
+        | "layer_monitoring"
+        | "layer_passthrough_monitoring"
+        | "layer_trace_monitoring" => monitor.install_global(),
         "monitored_off" => Monitor::disabled().install_global(),
-        "tracing" => {
-            tracing::subscriber::set_global_default(tracing_subscriber::registry()).unwrap()
-        }
         _ => {}
+    }
+    if matches!(name, "tracing" | "layer_trace" | "layer_trace_monitoring") {
+        // Once per process (scenarios may share it in ROUNDS mode).
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
     }
     let points = match name {
         "encode_hostile" | "byte_scan_hostile" => vec![lines::hostile_point()],
@@ -239,6 +249,12 @@ fn setup(name: &str, monitor: &Monitor) -> (Scenario, Vec<Point>) {
         "byte_scan_seed" | "byte_scan_hostile" => Scenario::ByteScan,
         "encode_seed_built" => Scenario::EncodeBuilt,
         "influxdb2_prebuilt" => Scenario::Influxdb2Prebuilt,
+        "layer_router" => Scenario::Layer(Stack::Bare),
+        "layer_passthrough" => Scenario::Layer(Stack::Passthrough),
+        "layer_monitoring" => Scenario::Layer(Stack::Monitoring),
+        "layer_trace" => Scenario::Layer(Stack::Trace),
+        "layer_passthrough_monitoring" => Scenario::Layer(Stack::PassthroughAndMonitoring),
+        "layer_trace_monitoring" => Scenario::Layer(Stack::TraceAndMonitoring),
         other => panic!("unknown scenario {other}"),
     };
     (scenario, points)
@@ -346,6 +362,8 @@ struct Workspace {
     enc: Encoder,
     out: Vec<u8>,
     gzip: monitoring::Gzip,
+    /// The router of a `Layer` scenario, built at its first call.
+    router: Option<axum::Router>,
 }
 
 impl Workspace {
@@ -354,6 +372,7 @@ impl Workspace {
             enc: Encoder::new(Dialect::V2),
             out: Vec::with_capacity(1 << 20),
             gzip: monitoring::Gzip::new(1),
+            router: None,
         }
     }
 }
@@ -362,7 +381,12 @@ impl Workspace {
 /// runtime and the TSC clock calibration stay out of the numbers.
 #[inline(never)]
 fn measured_loop(scenario: Scenario, n: u64, points: &[Point], w: &mut Workspace) {
-    let Workspace { enc, out, gzip } = w;
+    let Workspace {
+        enc,
+        out,
+        gzip,
+        router,
+    } = w;
     let point = &points[0];
     for i in 0..n {
         match scenario {
@@ -412,6 +436,10 @@ fn measured_loop(scenario: Scenario, n: u64, points: &[Point], w: &mut Workspace
             Scenario::Influxdb2Hostile => {
                 out.clear();
                 lines::influxdb2_hostile(out);
+            }
+            Scenario::Layer(stack) => {
+                let router = router.get_or_insert_with(|| routers::build(stack, None));
+                black_box(routers::call(router, routers::request()));
             }
             Scenario::EncodeBuilt => {
                 out.clear();

@@ -84,7 +84,8 @@ where
         let state = if crate::switches::monitoring_on() {
             let pattern = request.match_pattern();
             crate::boundary::start(request.method().as_str(), pattern.as_deref(), || {
-                crate::boundary::request_id(|name| {
+                crate::boundary::request_id(|i| {
+                    let name = &REQUEST_ID_HEADER_NAMES[i];
                     request.headers().get(name).map(|v| v.as_bytes())
                 })
             })
@@ -153,6 +154,13 @@ impl MonitoredError for actix_web::http::StatusCode {
         self.as_u16()
     }
 }
+
+/// [`REQUEST_ID_HEADERS`](crate::REQUEST_ID_HEADERS) as actix's header names, parsed at
+/// compile time (looking a header up by `&str` parses the name on every request).
+static REQUEST_ID_HEADER_NAMES: [actix_web::http::header::HeaderName; 2] = [
+    actix_web::http::header::HeaderName::from_static(crate::REQUEST_ID_HEADERS[0]),
+    actix_web::http::header::HeaderName::from_static(crate::REQUEST_ID_HEADERS[1]),
+];
 
 #[cfg(test)]
 mod tests {

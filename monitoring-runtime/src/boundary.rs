@@ -43,9 +43,10 @@ pub(crate) fn start(
 }
 
 /// The request id the client sent: the first of [`REQUEST_ID_HEADERS`] that `header`
-/// finds, if its value is non-empty UTF-8.
-pub(crate) fn request_id<'a>(header: impl Fn(&str) -> Option<&'a [u8]>) -> Option<Text> {
-    let value = REQUEST_ID_HEADERS.iter().find_map(|name| header(name))?;
+/// finds (given the header's index in that list, so that each adapter looks it up by a
+/// header name it parsed once), if its value is non-empty UTF-8.
+pub(crate) fn request_id<'a>(header: impl Fn(usize) -> Option<&'a [u8]>) -> Option<Text> {
+    let value = (0..REQUEST_ID_HEADERS.len()).find_map(header)?;
     std::str::from_utf8(value)
         .ok()
         .filter(|v| !v.is_empty())
@@ -102,7 +103,7 @@ mod tests {
     #[test]
     fn request_ids_are_non_empty_text() {
         let headers = |luna: &'static [u8], x: &'static [u8]| {
-            move |name: &str| match name {
+            move |i: usize| match REQUEST_ID_HEADERS[i] {
                 "luna-request-id" if !luna.is_empty() => Some(luna),
                 "x-request-id" => Some(x),
                 _ => None,

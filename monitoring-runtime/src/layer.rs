@@ -123,11 +123,21 @@ where
             .get::<axum::extract::MatchedPath>()
             .map(axum::extract::MatchedPath::as_str);
         let state = crate::boundary::start(request.method().as_str(), template, || {
-            crate::boundary::request_id(|name| request.headers().get(name).map(|v| v.as_bytes()))
+            crate::boundary::request_id(|i| {
+                let name = &REQUEST_ID_HEADER_NAMES[i];
+                request.headers().get(name).map(|v| v.as_bytes())
+            })
         });
         ResponseFuture::new(self.inner.call(request), state)
     }
 }
+
+/// [`REQUEST_ID_HEADERS`](crate::REQUEST_ID_HEADERS) as header names, parsed at
+/// compile time (looking a header up by `&str` parses the name on every request).
+static REQUEST_ID_HEADER_NAMES: [http::HeaderName; 2] = [
+    http::HeaderName::from_static(crate::REQUEST_ID_HEADERS[0]),
+    http::HeaderName::from_static(crate::REQUEST_ID_HEADERS[1]),
+];
 
 /// What the final response says: its status and the [`ErrorCode`] extension; an error
 /// from the inner service is 500.
