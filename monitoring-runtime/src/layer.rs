@@ -27,7 +27,9 @@ use crate::boundary::{Outcome, ResponseFuture};
 use crate::status::{ErrorCode, Status};
 
 /// The tower layer: every request monitored where it enters the service. Add it with
-/// `Router::layer`, after the routes, so that it runs where the route is known.
+/// `Router::layer`, after the routes, so that it runs where the route is known. axum
+/// boxes every route anew for each `Router::layer` call, whatever the layer: in a
+/// service that already has layers, add this one to the same `ServiceBuilder` stack.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
