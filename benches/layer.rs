@@ -35,6 +35,13 @@ fn bench(b: divan::Bencher, service: &Router) {
         .bench_local_values(|request| routers::call(&mut service, request));
 }
 
+/// [`bench`] over a stack holding `MonitoringLayer`, the queue flushed first.
+fn bench_monitored(b: divan::Bencher, stack: Stack) {
+    let setup = setup();
+    setup.runtime.block_on(setup.monitor.flush());
+    bench(b, &routers::build(stack, None));
+}
+
 struct Setup {
     monitor: Monitor,
     runtime: tokio::runtime::Runtime,
@@ -86,9 +93,7 @@ fn passthrough(b: divan::Bencher) {
 
 #[divan::bench(name = "2_monitoring_layer", sample_count = SAMPLES, sample_size = SIZE)]
 fn monitoring_layer(b: divan::Bencher) {
-    let setup = setup();
-    setup.runtime.block_on(setup.monitor.flush());
-    bench(b, &routers::build(Stack::Monitoring, None));
+    bench_monitored(b, Stack::Monitoring);
 }
 
 #[divan::bench(name = "3_trace_layer_registry", sample_count = SAMPLES, sample_size = SIZE)]
@@ -112,17 +117,13 @@ fn prometheus(b: divan::Bencher) {
 
 #[divan::bench(name = "6_passthrough_and_monitoring", sample_count = SAMPLES, sample_size = SIZE)]
 fn passthrough_and_monitoring(b: divan::Bencher) {
-    let setup = setup();
-    setup.runtime.block_on(setup.monitor.flush());
-    bench(b, &routers::build(Stack::PassthroughAndMonitoring, None));
+    bench_monitored(b, Stack::PassthroughAndMonitoring);
 }
 
 #[divan::bench(name = "7_trace_and_monitoring_registry", sample_count = SAMPLES, sample_size = SIZE)]
 fn trace_and_monitoring(b: divan::Bencher) {
-    let setup = setup();
-    setup.runtime.block_on(setup.monitor.flush());
     let _subscriber = tracing::subscriber::set_default(tracing_subscriber::registry());
-    bench(b, &routers::build(Stack::TraceAndMonitoring, None));
+    bench_monitored(b, Stack::TraceAndMonitoring);
 }
 
 fn main() {
