@@ -7,16 +7,23 @@ any, one process at a time, so every process samples the same moments of the mac
 is bracketed by two contention probes; only rounds whose slower probe is within 8% of
 the best probe seen count. Prints each process's fastest counted round and max / min.
 
+NO_ASLR=1 runs every process with address randomization off (`setarch -R`): the same
+addresses in all of them, the control for what the spread owes to addresses.
+
 Usage: python3 scripts/spread.py BIN SCENARIO P R N
 """
 import os
+import platform
 import subprocess
 import sys
 
 binary, scenario, processes, rounds, n = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
 env = dict(os.environ, ROUNDS=str(rounds), STEP="1", BRACKET="1")
+command = [binary, scenario, str(n)]
+if os.environ.get("NO_ASLR"):
+    command = ["setarch", platform.machine(), "-R"] + command
 children = [
-    subprocess.Popen([binary, scenario, str(n)], env=env, stdin=subprocess.PIPE,
+    subprocess.Popen(command, env=env, stdin=subprocess.PIPE,
                      stdout=subprocess.PIPE, text=True, bufsize=1)
     for _ in range(processes)
 ]

@@ -4,7 +4,8 @@
 # its own addresses), each R rounds of N calls (benches/instructions.rs's ROUNDS mode),
 # the processes' rounds interleaved (scripts/spread.py), and prints each process's
 # fastest uncontended round, then the spread of those minima: max / min.
-# BIN=<path> runs another build of benches/instructions.rs.
+# BIN=<path> runs another build of benches/instructions.rs; NO_ASLR=1 gives every
+# process the same addresses (the control).
 # Usage: scripts/spread.sh [scenario] [P] [R] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
