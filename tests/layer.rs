@@ -1,7 +1,7 @@
 //! `MonitoringLayer` on an axum 0.8 router, into a real InfluxDB 1.6.7: every request
 //! that reaches the service is stored once in `requests` (and once in `errors` when it
 //! failed), including the failures no handler body sees: extractor rejections, unknown
-//! paths, wrong methods, bodies over the limit, panics.
+//! paths, wrong methods, bodies over the limit, panics; wildcard and nested routes.
 #![cfg(feature = "axum")]
 
 mod common;
@@ -90,6 +90,8 @@ fn app() -> Router {
             "/private",
             get(|| async { "secret" }).layer(axum::middleware::from_fn(require_token)),
         )
+        .route("/files/{*path}", get(|| async { "file" }))
+        .nest("/api/v2", Router::new().route("/items/{id}", get(item)))
         .layer(monitoring::MonitoringLayer::new())
 }
 
@@ -134,6 +136,9 @@ fn cases() -> Vec<Case> {
         case("state-put", "PUT", "/state", None, "PUT:/state", 409, "409"),
         case("renamed", "GET", "/renamed", None, "GET:/renamed", 200, ""),
         case("no-token", "GET", "/private", None, "GET:/private", 401, "401"),
+        case("wildcard", "GET", "/files/a/b.txt", None, "GET:/files/{*path}", 200, ""),
+        case("nested", "GET", "/api/v2/items/3", None, "GET:/api/v2/items/{id}", 200, ""),
+        case("nested-bad", "GET", "/api/v2/items/x", None, "GET:/api/v2/items/{id}", 400, "400"),
     ]
 }
 
