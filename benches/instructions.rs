@@ -7,7 +7,10 @@
 //! `encode_seed`, `encode_hostile`, `line_protocol_builder`, `influxdb2`,
 //! `line_protocol_builder_hostile`, `influxdb2_hostile`, `encode_gzip_batch` (one line
 //! of a 5,000-line batch, the batch gzipped at level 1 when full), `byte_scan_seed`,
-//! `byte_scan_hostile` (a straightforward hand-written encoder), `encode_seed_built`
+//! `byte_scan_hostile` (a straightforward hand-written encoder), `encode_hostile_shared`
+//! and `byte_scan_hostile_shared` (the escape-heavy line's strings built at run time),
+//! `encode_plain_shared` and `byte_scan_plain_shared` (its shape with nothing to
+//! escape, strings built at run time), `encode_seed_built`
 //! (the `Point` built in the loop), `influxdb2_prebuilt` (a `DataPoint` built once,
 //! written each call). `TIMING=1` prints
 //! the ns per call. `ROUNDS=<k> instructions <a>,<b>,... <N>` interleaves scenarios
@@ -222,6 +225,10 @@ fn setup(name: &str, monitor: &Monitor) -> (Scenario, Vec<Point>) {
     }
     let points = match name {
         "encode_hostile" | "byte_scan_hostile" => vec![lines::hostile_point()],
+        "encode_hostile_shared" | "byte_scan_hostile_shared" => {
+            vec![lines::hostile_shared_point()]
+        }
+        "encode_plain_shared" | "byte_scan_plain_shared" => vec![lines::plain_shared_point()],
         "encode_seed" if std::env::var_os("LAYOUT").is_some() => {
             let k = std::env::var("LAYOUT")
                 .unwrap()
@@ -240,13 +247,18 @@ fn setup(name: &str, monitor: &Monitor) -> (Scenario, Vec<Point>) {
         "tracing" => Scenario::Tracing,
         "autometrics" => Scenario::Autometrics,
         "encode_seed" => Scenario::Encode,
-        "encode_hostile" => Scenario::EncodeHostile,
+        "encode_hostile" | "encode_hostile_shared" | "encode_plain_shared" => {
+            Scenario::EncodeHostile
+        }
         "line_protocol_builder" => Scenario::LineProtocolBuilder,
         "influxdb2" => Scenario::Influxdb2,
         "line_protocol_builder_hostile" => Scenario::LineProtocolBuilderHostile,
         "influxdb2_hostile" => Scenario::Influxdb2Hostile,
         "encode_gzip_batch" => Scenario::EncodeGzipBatch,
-        "byte_scan_seed" | "byte_scan_hostile" => Scenario::ByteScan,
+        "byte_scan_seed"
+        | "byte_scan_hostile"
+        | "byte_scan_hostile_shared"
+        | "byte_scan_plain_shared" => Scenario::ByteScan,
         "encode_seed_built" => Scenario::EncodeBuilt,
         "influxdb2_prebuilt" => Scenario::Influxdb2Prebuilt,
         "layer_router" => Scenario::Layer(Stack::Bare),

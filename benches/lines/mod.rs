@@ -89,6 +89,25 @@ pub(crate) fn hostile_point() -> Point {
         .with_field("n", 42i64)
 }
 
+/// The escape-heavy point with every string built at run time (no static-name cache).
+pub(crate) fn hostile_shared_point() -> Point {
+    Point::at(String::from("my series,1"), TS)
+        .with_tag(String::from("k e,y=1"), String::from("v a,l=u e"))
+        .with_tag(String::from("path"), String::from("C:\\data\\x"))
+        .with_field(String::from("m s,g="), String::from("say \"hi\" \\ bye"))
+        .with_field(String::from("n"), 42i64)
+}
+
+/// The escape-heavy point's shape with nothing to escape, every string built at run
+/// time: what the line costs apart from escaping.
+pub(crate) fn plain_shared_point() -> Point {
+    Point::at(String::from("my_series_1"), TS)
+        .with_tag(String::from("k_e_y_1"), String::from("v_a_l_u_e"))
+        .with_tag(String::from("path"), String::from("C:_data_x"))
+        .with_field(String::from("m_s_g_"), String::from("say _hi_ _ bye"))
+        .with_field(String::from("n"), 42i64)
+}
+
 /// The seed line with `influxdb-line-protocol`'s builder, into a reused buffer.
 pub(crate) fn line_protocol_builder_seed(out: &mut Vec<u8>) {
     LineProtocolBuilder::new_with(out)
