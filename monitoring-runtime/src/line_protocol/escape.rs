@@ -92,6 +92,7 @@ const STRING_PLAN: Plan = plan(b"\"\\", b"\n\r");
 impl Encoder {
     /// Writes a series name, tag key, tag value or field key that needs escaping or
     /// replacing from byte `first` on.
+    #[inline(never)]
     pub(super) fn write_escaped(
         &mut self,
         w: &mut Writer,

@@ -545,7 +545,9 @@ impl Encoder {
         }
     }
 
-    /// Writes text not in the static cache, adding it when it qualifies.
+    /// Writes text not in the static cache, adding it when it qualifies. In line: most
+    /// text is copied as is after a short scan; escaping is a call.
+    #[inline(always)]
     fn write_new_text(&mut self, w: &mut Writer, text: &Text, element: Element) {
         let bytes = text.as_bytes();
         let Some(first) = bytes.iter().position(|&b| NAME_SPECIAL[b as usize]) else {
