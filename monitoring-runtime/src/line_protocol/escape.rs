@@ -244,3 +244,59 @@ pub fn stored_text(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a plan says of byte `b`: kept, escaped, or looked at closer.
+    fn decision(plan: &Plan, b: u8) -> &'static str {
+        let how = plan[usize::from(b)];
+        match how >> 16 {
+            0 => "closer",
+            1 => {
+                assert_eq!(how & 0xffff, u32::from(b) << 8 | u32::from(b), "{b}");
+                "keep"
+            }
+            2 => {
+                assert_eq!(how & 0xffff, u32::from(b) << 8 | u32::from(b'\\'), "{b}");
+                "escape"
+            }
+            n => panic!("byte {b}: {n} bytes out"),
+        }
+    }
+
+    /// Every byte of every element against the policy as the module above states it.
+    #[test]
+    fn the_plans_follow_the_policy_for_every_byte() {
+        let breaks = |b: u8| matches!(b, b'\n' | b'\r' | b'\t' | 0);
+        for b in 0..=255u8 {
+            let series = match b {
+                b',' | b' ' => "escape",
+                b'\\' | b'#' => "closer",
+                _ if breaks(b) => "closer",
+                _ => "keep",
+            };
+            let name = match b {
+                b',' | b' ' | b'=' => "escape",
+                b'\\' => "closer",
+                _ if breaks(b) => "closer",
+                _ => "keep",
+            };
+            let field_key = if b == b'"' { "closer" } else { name };
+            let string = match b {
+                b'"' | b'\\' => "escape",
+                b'\n' | b'\r' => "closer",
+                _ => "keep",
+            };
+            assert_eq!(decision(&SERIES_PLAN, b), series, "series {b}");
+            assert_eq!(decision(&NAME_PLAN, b), name, "name {b}");
+            assert_eq!(decision(&FIELD_KEY_PLAN, b), field_key, "field key {b}");
+            assert_eq!(decision(&STRING_PLAN, b), string, "string {b}");
+            // The scan that sends text to the plans misses no byte they act on.
+            if [series, name, field_key].iter().any(|d| *d != "keep") {
+                assert!(NAME_SPECIAL[usize::from(b)], "{b} not in NAME_SPECIAL");
+            }
+        }
+    }
+}
