@@ -302,8 +302,7 @@ fn name_layouts(layouts: u64, rounds: u64, n: u64) {
         .map(|_| contention_probe())
         .fold(f64::MAX, f64::min);
     let mut best = vec![f64::MAX; points.len()];
-    let mut counted = 0;
-    while counted < rounds {
+    for _ in 0..rounds {
         for ((points, workspace), best) in points.iter().zip(&mut workspaces).zip(&mut best) {
             let before = contention_probe();
             let started = std::time::Instant::now();
@@ -313,7 +312,6 @@ fn name_layouts(layouts: u64, rounds: u64, n: u64) {
                 *best = best.min(ns);
             }
         }
-        counted += 1;
     }
     for (k, ns) in best.iter().enumerate() {
         println!("layout {k:2}: {ns:.1} ns");

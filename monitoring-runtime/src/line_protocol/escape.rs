@@ -7,15 +7,23 @@ use super::{Element, Encoder, MAX_STRING_FIELD_BYTES};
 
 pub(super) const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 
-/// Bytes that need attention in a name or tag value (escape, replace or check).
-pub(super) const NAME_SPECIAL: [bool; 256] = table(b",= \\\n\r\t\0\"#");
+/// Bytes that need attention in a series name, tag key, tag value or field key: those
+/// that any of their plans does not simply keep (derived from the plans below, so the
+/// scan that sends text to them and the plans cannot disagree).
+pub(super) const NAME_SPECIAL: [bool; 256] = specials(&[&SERIES_PLAN, &NAME_PLAN, &FIELD_KEY_PLAN]);
 
-const fn table(bytes: &[u8]) -> [bool; 256] {
+const fn specials(plans: &[&Plan]) -> [bool; 256] {
     let mut t = [false; 256];
-    let mut i = 0;
-    while i < bytes.len() {
-        t[bytes[i] as usize] = true;
-        i += 1;
+    let mut b = 0;
+    while b < 256 {
+        let mut p = 0;
+        while p < plans.len() {
+            if plans[p][b] >> 16 != 1 {
+                t[b] = true;
+            }
+            p += 1;
+        }
+        b += 1;
     }
     t
 }
