@@ -5,6 +5,11 @@
 
 #[test]
 fn ui() {
+    // trybuild builds its own project (under target/tests/trybuild) with cargo's default
+    // profile, full debug info for every dependency; line tables are enough here and
+    // take a fraction of the disk (the only test in this binary, so no other thread
+    // reads the environment).
+    std::env::set_var("CARGO_PROFILE_DEV_DEBUG", "line-tables-only");
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/monitored/*.rs");
     t.compile_fail("tests/ui/timed_field/*.rs");
