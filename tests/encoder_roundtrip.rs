@@ -1,12 +1,16 @@
 //! Encoder round trip: 100,000 generated points (1,000 proptest cases of 100 points)
 //! encoded and parsed back with `influxdb-line-protocol`, InfluxData's own parser (the
 //! one InfluxDB 3 uses), equal the originals as the documented policy says they are
-//! stored; points the policy drops are not emitted at all.
+//! stored; points the policy drops are not emitted at all. The same points with every
+//! text a `&'static str` (which the encoder caches as written) encode to the same bytes
+//! and counts, line after line.
+
+use std::collections::HashMap;
 
 use influxdb_line_protocol::{parse_lines, FieldValue as Parsed};
 use monitoring::__private::{stored_field_key, stored_series, stored_text};
 use monitoring::line_protocol::MAX_STRING_FIELD_BYTES;
-use monitoring::{Dialect, Encoder, FieldValue, Point, TagValue};
+use monitoring::{Dialect, EncodeIssues, Encoder, FieldValue, Point, TagValue, Text};
 use proptest::prelude::*;
 
 fn hostile_char() -> impl Strategy<Value = char> {
@@ -148,6 +152,58 @@ fn expected(
         return None;
     }
     Some((stored_series(p.series()), tags, fields, p.timestamp_ns()))
+}
+
+/// `p` with every text a leaked `&'static str`, one per distinct text (so that the same
+/// static text also comes as several elements).
+fn as_static(p: &Point, leaked: &mut HashMap<String, &'static str>) -> Point {
+    let mut leak = |t: &str| {
+        Text::Static(
+            leaked
+                .entry(t.to_owned())
+                .or_insert_with(|| Box::leak(t.to_owned().into_boxed_str())),
+        )
+    };
+    let mut s = Point::at(leak(p.series()), p.timestamp_ns());
+    for (k, v) in p.tags() {
+        let k = leak(k);
+        match v {
+            TagValue::Text(t) => s.add_tag(k, TagValue::Text(leak(t))),
+            v => s.add_tag(k, v.clone()),
+        }
+    }
+    for (k, v) in p.fields() {
+        let k = leak(k);
+        match v {
+            FieldValue::Str(t) => s.add_field(k, FieldValue::Str(leak(t))),
+            v => s.add_field(k, v.clone()),
+        }
+    }
+    s
+}
+
+/// Each point encoded twice in a row, as a batch: the bytes and what was counted.
+fn encode_twice(points: &[Point]) -> (Vec<u8>, EncodeIssues) {
+    let mut encoder = Encoder::new(Dialect::V2);
+    let mut body = Vec::new();
+    for p in points {
+        encoder.encode(p, &mut body);
+        encoder.encode(p, &mut body);
+    }
+    (body, encoder.take_issues())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn static_text_encodes_as_run_time_text(points in prop::collection::vec(point(), 50)) {
+        let mut leaked = HashMap::new();
+        let statics: Vec<Point> = points.iter().map(|p| as_static(p, &mut leaked)).collect();
+        let (shared, static_) = (encode_twice(&points), encode_twice(&statics));
+        prop_assert_eq!(String::from_utf8_lossy(&static_.0), String::from_utf8_lossy(&shared.0));
+        prop_assert_eq!(static_.1, shared.1);
+    }
 }
 
 proptest! {

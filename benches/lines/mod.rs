@@ -11,13 +11,14 @@ use monitoring::{FieldValue, Point, TagValue};
 pub(crate) const TS: i64 = 1_764_000_000_123_456_789;
 pub(crate) const ID: &str = "1764000000,8e2f4d1c-3b6a-4f7e-9c1d-2a5b6c7d8e9f";
 
-/// A `requests` point as the flusher builds it for the seed's extractor (tags in key order).
+/// A `requests` point as the flusher builds it for the seed's extractor (tags in key order;
+/// the request id, as in a service, is text built at run time).
 pub(crate) fn seed_point() -> Point {
     Point::at("requests", TS)
         .with_tag("route", "POST:/extractor")
         .with_tag("service", "luna-handlers")
         .with_tag("status_code", 201u16)
-        .with_field("request_id", ID)
+        .with_field("request_id", String::from(ID))
         .with_field("execution_time", 0.012_345_678)
         .with_field("download_images_time", 0.004_321)
         .with_field("save_warps_time", 0.001_987_654)
@@ -41,7 +42,7 @@ pub(crate) fn seed_point_relocated(k: u64) -> Point {
         .with_tag(place("route"), place("POST:/extractor"))
         .with_tag(place("service"), place("luna-handlers"))
         .with_tag(place("status_code"), 201u16)
-        .with_field(place("request_id"), place(ID))
+        .with_field(place("request_id"), String::from(ID))
         .with_field(place("execution_time"), 0.012_345_678)
         .with_field(place("download_images_time"), 0.004_321)
         .with_field(place("save_warps_time"), 0.001_987_654)

@@ -139,12 +139,15 @@ impl Encoder {
         }
         let bytes = text.as_bytes();
         if plain_string(bytes) {
-            w.ensure(bytes.len() + 2);
-            w.byte(b'"');
-            w.bytes(bytes);
-            w.byte(b'"');
+            write_plain_string(w, bytes);
             return;
         }
+        self.write_string_escaped(w, bytes);
+    }
+
+    /// Writes a string field value (not over 64 KiB) that needs escaping or replacing.
+    #[inline]
+    pub(super) fn write_string_escaped(&mut self, w: &mut Writer, bytes: &[u8]) {
         // At most 3 bytes out per byte in (U+FFFD), the quotes, and one byte past the
         // end for the two-byte stores.
         w.ensure(bytes.len() * 3 + 3);
@@ -158,6 +161,15 @@ impl Encoder {
             self.issues.sanitized += 1;
         }
     }
+}
+
+/// Writes a string field value that needs no escaping, in its quotes.
+#[inline]
+pub(super) fn write_plain_string(w: &mut Writer, bytes: &[u8]) {
+    w.ensure(bytes.len() + 2);
+    w.byte(b'"');
+    w.bytes(bytes);
+    w.byte(b'"');
 }
 
 /// Writes `bytes[i..]` into `out` from position `j` as `plan` says; returns the

@@ -29,6 +29,7 @@
 //! Tags are written sorted by their key as written (byte order), as the servers prefer.
 
 pub(crate) mod escape;
+mod escaped_statics;
 mod request_line;
 mod static_names;
 mod writer;
@@ -36,6 +37,7 @@ mod writer;
 use crate::point::{FieldValue, Point, TagValue, Text};
 
 use escape::NAME_SPECIAL;
+use escaped_statics::EscapedStatics;
 pub(crate) use request_line::{RequestIdField, RequestLine};
 use static_names::STATIC_CACHE;
 use writer::{Float, Writer};
@@ -127,6 +129,8 @@ pub struct Encoder {
     /// `&'static str` names already seen to need no escaping, by address and length:
     /// static text never changes, so the scan is done once per name, not per line.
     plain_statics: Box<[(usize, usize); STATIC_CACHE]>,
+    /// `&'static str` text that needs escaping, as written (escaped once per encoder).
+    escaped_statics: EscapedStatics,
     /// Where lines are written before they are appended to the output.
     scratch: Vec<u8>,
     /// The whole seconds of the last timestamp written, as digits.
@@ -160,6 +164,7 @@ impl Encoder {
             keys: vec![0; 256],
             issues: EncodeIssues::default(),
             plain_statics: Box::new([(0, 0); STATIC_CACHE]),
+            escaped_statics: EscapedStatics::new(),
             scratch: vec![0; 1024],
             seconds: (-1, [0; 20], 0),
         }
@@ -420,6 +425,10 @@ impl Encoder {
                     });
                 }
                 FieldValue::Bool(b) => w.sep_bytes(b'=', if *b { b"true" } else { b"false" }),
+                FieldValue::Str(Text::Static(s)) => {
+                    w.byte(b'=');
+                    self.write_static_string_field(w, s);
+                }
                 FieldValue::Str(s) => {
                     w.byte(b'=');
                     self.write_string_field(w, s);
@@ -558,7 +567,10 @@ impl Encoder {
             }
             return w.text(bytes);
         };
-        self.write_escaped(w, bytes, first, element);
+        match text {
+            Text::Static(s) => self.write_escaped_static(w, s, first, element),
+            Text::Shared(_) => self.write_escaped(w, bytes, first, element),
+        }
     }
 }
 

@@ -25,7 +25,7 @@ fn static_key(s: &'static str) -> (usize, usize) {
 /// A static name's hash, from its address and length (Fibonacci hashing: neighbouring
 /// statics spread out); its top bits give the name's home slot.
 #[inline(always)]
-fn static_hash(s: &'static str) -> usize {
+pub(super) fn static_hash(s: &'static str) -> usize {
     let (address, len) = static_key(s);
     (address ^ len.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize)
 }
