@@ -3,22 +3,23 @@
 //! Anything a handler calls, at any depth, can add tags, fields, timings and estimator
 //! counts to the request being served ([`add_tag`], [`add_field`], [`add_time`],
 //! [`record_usages`](crate::record_usages)). The context lives in thread-local slots
-//! that the monitored future fills each time it is polled and empties afterwards (plain
-//! `Cell` copies of a flags byte and the inline timings), so it follows the request
-//! across awaits and threads.
+//! that the monitored future fills each time it is polled and empties afterwards (a
+//! flags byte; the timings and extras only once the request has some), so it follows
+//! the request across awaits and threads.
 //! Timings are kept inline ([`crate::timing`]); tags, fields and counters go into an
 //! "extras" box taken from a pool the flusher refills, so they allocate only while the
 //! pool is empty. Outside a monitored request every call is a cheap no-op.
 
 use std::cell::{Cell, RefCell};
-use std::mem::ManuallyDrop;
 use std::thread::LocalKey;
 use std::time::Duration;
 
 use crate::point::{FieldValue, TagValue, Text};
 use std::sync::Arc;
 
-use crate::record::{extras_of, Extras, Link, RequestContext, RouteMeta, Times};
+use crate::record::{
+    add_to_slots, extras_of, Extras, Link, RequestContext, RouteMeta, Times, SLOTS,
+};
 
 /// [`FLAGS`]: a monitored request is being polled on this thread.
 const ACTIVE: u8 = 1;
@@ -28,15 +29,21 @@ const EXTRAS_HERE: u8 = 2;
 /// [`FLAGS`]: the request being polled is the one `MonitoringLayer` records at the
 /// service boundary: a `#[monitored]` handler inside it records no point of its own.
 const BOUNDARY: u8 = 4;
+/// [`FLAGS`]: its timings are in [`TIMES`] (only once it has timed something, so a
+/// request that times nothing never touches that slot).
+const TIMES_HERE: u8 = 8;
+/// Either slot holds something of the request being polled.
+const HERE: u8 = EXTRAS_HERE | TIMES_HERE;
 
-// The request being polled on this thread, as far as it is plain data: its flags and
-// its inline timings, in two cells that are each always read and written whole. (One
-// `Cell` of a struct of both was read back with wider loads than the field stores that
-// had just written it: store-to-load forwarding failed and each such load waited for
-// those stores to reach the cache, about 15 ns per request in all.)
+// The request being polled on this thread: its flags, and the two slots a request
+// moves into only once it has something to put there (a request that times and adds
+// nothing enters and leaves with one byte swapped). When [`FLAGS`] lacks a slot's bit,
+// the slot is empty.
 thread_local! {
     static FLAGS: Cell<u8> = const { Cell::new(0) };
-    static TIMES: Cell<Times> = const { Cell::new(Times::EMPTY) };
+    /// The inline timings of the request being polled, once [`FLAGS`] has
+    /// [`TIMES_HERE`].
+    static TIMES: Cell<[u64; SLOTS]> = const { Cell::new(Times::EMPTY.0) };
     /// The extras of the request being polled, once [`FLAGS`] has [`EXTRAS_HERE`].
     static EXTRAS: Cell<Option<Box<Extras>>> = const { Cell::new(None) };
 }
@@ -72,14 +79,14 @@ pub(crate) fn boundary_route() -> Option<&'static RouteMeta> {
 }
 
 /// Moves a request's context into this thread's slots for one poll and back out
-/// afterwards (plain `Cell` copies), also when the poll panics.
+/// afterwards, also when the poll panics. A request with nothing in its context, under
+/// no request that has, swaps the flags byte and nothing else. Otherwise each slot that
+/// either side has something in is swapped with the request's own field, out of line:
+/// the request's timings or extras go in, and what the enclosing request had there
+/// waits in the field until the second swap puts both back.
 pub(crate) struct RequestGuard<'a> {
     home: &'a mut RequestContext,
     previous_flags: u8,
-    previous_times: Times,
-    /// `Some` only between an enter and a drop that both swap the extras slot, so it is
-    /// never dropped holding a box (and the common path runs no drop glue for it).
-    previous_extras: ManuallyDrop<Option<Box<Extras>>>,
     /// Set when the guard is dropped without [`leave`](Self::leave): unwinding.
     panicked: &'a mut bool,
     left: bool,
@@ -91,32 +98,36 @@ pub(crate) fn enter_request<'a>(
     panicked: &'a mut bool,
     boundary: bool,
 ) -> RequestGuard<'a> {
-    let extras_here = home.extras.is_some();
-    let flags = ACTIVE | if boundary { BOUNDARY } else { 0 };
-    let previous_flags = FLAGS.replace(if extras_here {
-        flags | EXTRAS_HERE
+    let extras = if home.extras.is_some() {
+        EXTRAS_HERE
     } else {
-        flags
-    });
-    let previous_times = TIMES.replace(home.times);
-    let mut previous_extras = None;
-    if previous_flags & EXTRAS_HERE != 0 || extras_here {
-        previous_extras = swap_extras(home.extras.take());
+        0
+    };
+    let here = extras | if home.times.is_empty() { 0 } else { TIMES_HERE };
+    let flags = ACTIVE | if boundary { BOUNDARY } else { 0 } | here;
+    let previous_flags = FLAGS.replace(flags);
+    if (previous_flags | here) & HERE != 0 {
+        swap_slots(home, previous_flags | here);
     }
     RequestGuard {
         home,
         previous_flags,
-        previous_times,
-        previous_extras: ManuallyDrop::new(previous_extras),
         panicked,
         left: false,
     }
 }
 
-/// Puts `extras` in the thread's slot and returns what was there. During thread
-/// teardown the slot is gone and what was added is lost.
-fn swap_extras(extras: Option<Box<Extras>>) -> Option<Box<Extras>> {
-    EXTRAS.try_with(|e| e.replace(extras)).unwrap_or(None)
+/// Swaps the thread's slots named in `which` with the request's own fields.
+#[inline(never)]
+fn swap_slots(home: &mut RequestContext, which: u8) {
+    if which & TIMES_HERE != 0 {
+        home.times.0 = TIMES.replace(home.times.0);
+    }
+    if which & EXTRAS_HERE != 0 {
+        let extras = home.extras.take();
+        // During thread teardown the slot is gone and what was added is lost.
+        home.extras = EXTRAS.try_with(|slot| slot.replace(extras)).unwrap_or(None);
+    }
 }
 
 impl RequestGuard<'_> {
@@ -131,13 +142,9 @@ impl Drop for RequestGuard<'_> {
     #[inline]
     fn drop(&mut self) {
         let flags = FLAGS.replace(self.previous_flags);
-        self.home.times = TIMES.replace(self.previous_times);
-        if (flags | self.previous_flags) & EXTRAS_HERE != 0 {
-            let previous = std::mem::take(&mut *self.previous_extras);
-            // The home slot was emptied on entry: nothing to drop there.
-            let emptied = std::mem::replace(&mut self.home.extras, swap_extras(previous));
-            debug_assert!(emptied.is_none());
-            std::mem::forget(emptied);
+        // `flags` holds the bits the request had on entry and any it gained since.
+        if (flags | self.previous_flags) & HERE != 0 {
+            swap_slots(self.home, flags | self.previous_flags);
         }
         if !self.left {
             *self.panicked = true;
@@ -192,16 +199,21 @@ fn with_context(f: impl FnOnce(&mut Extras)) {
     });
 }
 
-/// Calls `f` with the current request's inline timings; false outside a request or
-/// when `f` finds no free slot.
+/// Adds `ns` to timed field `id` of the current request; false outside a request or
+/// when every inline slot holds another field.
 #[inline]
-pub(crate) fn with_times(f: impl FnOnce(&mut Times) -> bool) -> bool {
-    if FLAGS.get() & ACTIVE == 0 {
+pub(crate) fn add_timing(id: u16, ns: u64) -> bool {
+    let flags = FLAGS.get();
+    if flags & ACTIVE == 0 {
         return false;
     }
-    let mut times = TIMES.get();
-    let added = f(&mut times);
-    TIMES.set(times);
+    let added = TIMES.with(|slots| {
+        let slots: &Cell<[u64]> = slots;
+        add_to_slots(slots.as_slice_of_cells(), id, ns)
+    });
+    if flags & TIMES_HERE == 0 {
+        FLAGS.set(flags | TIMES_HERE);
+    }
     added
 }
 

@@ -7,6 +7,7 @@
 //! two raw clock readings, the status, up to [`SLOTS`] timings inline, the request id if
 //! one was given, and `extras` only when the handler added tags, fields or counters.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -291,26 +292,22 @@ pub(crate) const NS_MAX: u64 = (1 << NS_BITS) - 1;
 /// A request's inline timings: `id << 48 | nanoseconds` per slot, 0 when free. Ids
 /// come from [`register_field`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Times([u64; SLOTS]);
+pub(crate) struct Times(pub(crate) [u64; SLOTS]);
 
 impl Times {
     pub(crate) const EMPTY: Times = Times([0; SLOTS]);
 
+    /// True when no slot is used (slots are used in order).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0[0] == 0
+    }
+
     /// Adds `ns` to field `id`; false when every slot holds another field.
     #[inline]
     pub(crate) fn add(&mut self, id: u16, ns: u64) -> bool {
-        let tag = u64::from(id) << NS_BITS;
-        for slot in &mut self.0 {
-            if *slot == 0 {
-                *slot = tag | ns.min(NS_MAX);
-                return true;
-            }
-            if *slot & !NS_MAX == tag {
-                *slot = tag | (*slot & NS_MAX).saturating_add(ns).min(NS_MAX);
-                return true;
-            }
-        }
-        false
+        let slots: &Cell<[u64]> = Cell::from_mut(&mut self.0);
+        add_to_slots(slots.as_slice_of_cells(), id, ns)
     }
 
     /// `(field id, nanoseconds)` of each used slot, in first-use order.
@@ -320,6 +317,25 @@ impl Times {
             .take_while(|s| **s != 0)
             .map(|s| ((s >> NS_BITS) as u16, s & NS_MAX))
     }
+}
+
+/// [`Times::add`] on slots held in cells: the thread's slot is updated in place, not
+/// copied out and back.
+#[inline]
+pub(crate) fn add_to_slots(slots: &[Cell<u64>], id: u16, ns: u64) -> bool {
+    let tag = u64::from(id) << NS_BITS;
+    for slot in slots {
+        let value = slot.get();
+        if value == 0 {
+            slot.set(tag | ns.min(NS_MAX));
+            return true;
+        }
+        if value & !NS_MAX == tag {
+            slot.set(tag | (value & NS_MAX).saturating_add(ns).min(NS_MAX));
+            return true;
+        }
+    }
+    false
 }
 
 /// Timed-field names by id - 1.

@@ -100,7 +100,7 @@ impl Drop for FieldTimer {
         let name = match self.key {
             Key::Field(field) => {
                 let id = field.id();
-                if id != 0 && context::with_times(|times| times.add(id, ns)) {
+                if id != 0 && context::add_timing(id, ns) {
                     return;
                 }
                 field.name

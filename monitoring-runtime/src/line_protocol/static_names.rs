@@ -112,8 +112,18 @@ mod tests {
             .iter()
             .filter(|n| encoder.known_static(&Text::Static(n)).is_some())
             .count();
-        // 200 names in 256 slots: nearly all fit within their probe window.
-        assert!(cached >= 150, "{cached}");
+        // A name is left out only when every slot of its probe window holds another
+        // name (how many that is depends on where the heap put them).
+        for name in &names {
+            if encoder.known_static(&Text::Static(name)).is_none() {
+                let home = home_slot(name);
+                for probe in 0..PROBES {
+                    let slot = encoder.plain_statics[(home + probe) & (STATIC_CACHE - 1)];
+                    assert!(slot != (0, 0) && slot != static_key(name), "{name}");
+                }
+            }
+        }
+        assert!(cached > 0);
         // Looking them up again changes nothing (no eviction).
         for name in &names {
             encoder.plain_static_name(name);
