@@ -585,10 +585,17 @@ async fn inner_request() -> StatusCode {
     StatusCode::OK
 }
 
+#[timed_field("outer_work_time")]
+fn outer_work() -> u32 {
+    std::hint::black_box(7)
+}
+
 #[monitored(route = "GET:/outer")]
 async fn outer_request(add_before: bool) -> StatusCode {
     if add_before {
         monitoring::add_tag("outer_tag", "a");
+        // The outer request's timings are in the thread's slot when the inner one starts.
+        outer_work();
     }
     tokio::task::yield_now().await;
     inner_request().await;
@@ -615,6 +622,8 @@ async fn nested_requests_keep_their_own_tags_fields_and_timings() {
         assert!(inner.field("match_policy_time").is_some());
         assert_eq!(outer.tag("outer_tag").is_some(), add_before);
         assert!(outer.tag("inner_tag").is_none() && outer.field("match_policy_time").is_none());
+        assert_eq!(outer.field("outer_work_time").is_some(), add_before);
+        assert!(inner.field("outer_work_time").is_none());
         assert_eq!(outer.field("after_inner"), Some(&FieldValue::Int(1)));
     }
 }

@@ -121,13 +121,25 @@ pub(crate) fn enter_request<'a>(
 #[inline(never)]
 fn swap_slots(home: &mut RequestContext, which: u8) {
     if which & TIMES_HERE != 0 {
-        home.times.0 = TIMES.replace(home.times.0);
+        TIMES.with(|slots| {
+            // Slot by slot: no copy of the whole array on the stack.
+            let slots: &Cell<[u64]> = slots;
+            for (slot, mine) in slots.as_slice_of_cells().iter().zip(&mut home.times.0) {
+                *mine = slot.replace(*mine);
+            }
+        });
     }
     if which & EXTRAS_HERE != 0 {
-        let extras = home.extras.take();
-        // During thread teardown the slot is gone and what was added is lost.
-        home.extras = EXTRAS.try_with(|slot| slot.replace(extras)).unwrap_or(None);
+        swap_extras(home);
     }
+}
+
+/// The extras half of [`swap_slots`], apart so that the timings half needs no stack.
+#[inline(never)]
+fn swap_extras(home: &mut RequestContext) {
+    let extras = home.extras.take();
+    // During thread teardown the slot is gone and what was added is lost.
+    home.extras = EXTRAS.try_with(|slot| slot.replace(extras)).unwrap_or(None);
 }
 
 impl RequestGuard<'_> {
