@@ -555,7 +555,7 @@ impl Encoder {
     }
 
     /// Writes text not in the static cache, adding it when it qualifies. In line: most
-    /// text is copied as is after a short scan; escaping is a call.
+    /// text is copied as is after a short scan.
     #[inline(always)]
     fn write_new_text(&mut self, w: &mut Writer, text: &Text, element: Element) {
         let bytes = text.as_bytes();
