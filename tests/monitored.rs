@@ -600,7 +600,36 @@ async fn outer_request(add_before: bool) -> StatusCode {
     tokio::task::yield_now().await;
     inner_request().await;
     monitoring::add_field("after_inner", 1i64);
+    if add_before {
+        // A later poll that times again adds to what the first one timed.
+        outer_work();
+    }
     StatusCode::OK
+}
+
+#[monitored(route = "GET:/timed_twice")]
+async fn timed_twice() -> StatusCode {
+    outer_work();
+    tokio::task::yield_now().await;
+    // Its timings from the first poll (and nothing else) go back into the thread's slot.
+    outer_work();
+    StatusCode::OK
+}
+
+#[tokio::test]
+async fn timings_follow_their_request_across_polls() {
+    let (monitor, capture) = monitor();
+    monitor.scope(timed_twice()).await;
+    monitor.scope(inner_request()).await;
+    monitor.shutdown().await;
+    let requests = capture.series("requests");
+    let by_route = |r: &str| requests.iter().find(|p| tag(p, "route") == r).unwrap();
+    assert!(by_route("GET:/timed_twice")
+        .field("outer_work_time")
+        .is_some());
+    let inner = by_route("GET:/inner");
+    assert!(inner.field("match_policy_time").is_some());
+    assert!(inner.field("outer_work_time").is_none(), "{inner:?}");
 }
 
 #[tokio::test]
@@ -608,6 +637,8 @@ async fn nested_requests_keep_their_own_tags_fields_and_timings() {
     for add_before in [true, false] {
         let (monitor, capture) = monitor();
         monitor.scope(outer_request(add_before)).await;
+        // A request after them on the same thread starts with nothing of theirs.
+        monitor.scope(inner_request()).await;
         monitor.shutdown().await;
         let requests = capture.series("requests");
         let by_route = |r: &str| {
@@ -623,7 +654,11 @@ async fn nested_requests_keep_their_own_tags_fields_and_timings() {
         assert_eq!(outer.tag("outer_tag").is_some(), add_before);
         assert!(outer.tag("inner_tag").is_none() && outer.field("match_policy_time").is_none());
         assert_eq!(outer.field("outer_work_time").is_some(), add_before);
-        assert!(inner.field("outer_work_time").is_none());
+        let inners = requests.iter().filter(|p| tag(p, "route") == "GET:/inner");
+        assert_eq!(inners.clone().count(), 2);
+        for inner in inners {
+            assert!(inner.field("outer_work_time").is_none() && inner.tag("outer_tag").is_none());
+        }
         assert_eq!(outer.field("after_inner"), Some(&FieldValue::Int(1)));
     }
 }

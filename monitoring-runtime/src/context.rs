@@ -98,16 +98,9 @@ pub(crate) fn enter_request<'a>(
     panicked: &'a mut bool,
     boundary: bool,
 ) -> RequestGuard<'a> {
-    let extras = if home.extras.is_some() {
-        EXTRAS_HERE
-    } else {
-        0
-    };
-    let here = extras | if home.times.is_empty() { 0 } else { TIMES_HERE };
-    let flags = ACTIVE | if boundary { BOUNDARY } else { 0 } | here;
-    let previous_flags = FLAGS.replace(flags);
-    if (previous_flags | here) & HERE != 0 {
-        swap_slots(home, previous_flags | here);
+    let previous_flags = FLAGS.replace(ACTIVE | if boundary { BOUNDARY } else { 0 });
+    if previous_flags & HERE != 0 || home.extras.is_some() || !home.times.is_empty() {
+        move_in(home, previous_flags);
     }
     RequestGuard {
         home,
@@ -115,6 +108,20 @@ pub(crate) fn enter_request<'a>(
         panicked,
         left: false,
     }
+}
+
+/// The slow half of [`enter_request`]: the request's bits into the flags, then the
+/// slots either side uses swapped.
+#[inline(never)]
+fn move_in(home: &mut RequestContext, previous_flags: u8) {
+    let extras = if home.extras.is_some() {
+        EXTRAS_HERE
+    } else {
+        0
+    };
+    let here = extras | if home.times.is_empty() { 0 } else { TIMES_HERE };
+    FLAGS.set(FLAGS.get() | here);
+    swap_slots(home, previous_flags | here);
 }
 
 /// Swaps the thread's slots named in `which` with the request's own fields.
