@@ -168,8 +168,6 @@ impl Request {
             return;
         };
         let end = crate::clock::raw();
-        // Everything `Drop` would look at is taken here.
-        self.armed = false;
         let mut extras = self.context.extras.take();
         if let Some(code) = status.error_code {
             crate::record::extras_of(&mut extras).error_code = Some(code);
@@ -183,6 +181,9 @@ impl Request {
             request_id: self.request_id.take(),
             extras,
         });
+        // Everything `Drop` would look at is taken, unless the record was not made (no
+        // monitor left to push to): then the request id is still here.
+        self.armed = self.request_id.is_some();
     }
 }
 
@@ -331,5 +332,32 @@ where
         let this = self.project();
         let (inner, status) = (this.inner, this.status);
         this.request.poll(|| inner.poll(cx), status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::current::Target;
+    use std::sync::Arc;
+
+    /// A request whose record is never made (its global monitor is gone by the time it
+    /// finishes) still releases its request id and extras.
+    #[test]
+    fn a_record_not_made_releases_what_the_request_held() {
+        static ROUTE: RouteMeta = RouteMeta::new("GET:/released", "monitoring-runtime");
+        let id: Arc<str> = Arc::from("1764000000,released");
+        let mut request = Request::new(&ROUTE, false);
+        request.set_request_id(Some(Text::Shared(Arc::clone(&id))));
+        // Started with the global monitor as its target; none is installed now.
+        request.started = true;
+        request.target = ManuallyDrop::new(Some(Target::Global));
+        request.armed = true;
+        crate::record::extras_of(&mut request.context.extras)
+            .usages
+            .push(("n", 1));
+        request.complete(Status::code(200));
+        drop(request);
+        assert_eq!(Arc::strong_count(&id), 1);
     }
 }
