@@ -139,7 +139,12 @@ impl Encoder {
             text = &text[..cut];
             self.issues.truncated += 1;
         }
-        let bytes = text.as_bytes();
+        self.write_string_value(w, text.as_bytes());
+    }
+
+    /// Writes a string field value not over 64 KiB, in its quotes.
+    #[inline]
+    pub(super) fn write_string_value(&mut self, w: &mut Writer, bytes: &[u8]) {
         if plain_string(bytes) {
             write_plain_string(w, bytes);
             return;
@@ -149,7 +154,7 @@ impl Encoder {
 
     /// Writes a string field value (not over 64 KiB) that needs escaping or replacing.
     #[inline]
-    pub(super) fn write_string_escaped(&mut self, w: &mut Writer, bytes: &[u8]) {
+    fn write_string_escaped(&mut self, w: &mut Writer, bytes: &[u8]) {
         // At most 3 bytes out per byte in (U+FFFD), the quotes, and one byte past the
         // end for the two-byte stores.
         w.ensure(bytes.len() * 3 + 3);
@@ -167,7 +172,7 @@ impl Encoder {
 
 /// Writes a string field value that needs no escaping, in its quotes.
 #[inline]
-pub(super) fn write_plain_string(w: &mut Writer, bytes: &[u8]) {
+fn write_plain_string(w: &mut Writer, bytes: &[u8]) {
     w.ensure(bytes.len() + 2);
     w.byte(b'"');
     w.bytes(bytes);

@@ -14,7 +14,6 @@
 //! in one buffer of at most [`MAX_BYTES`]; text that does not fit (or past [`PROBES`]
 //! taken slots) is escaped on every line instead, with the same result.
 
-use super::escape::{plain_string, write_plain_string};
 use super::static_names::{static_hash, PROBES};
 use super::writer::Writer;
 use super::{Element, Encoder};
@@ -126,12 +125,8 @@ impl Encoder {
         first: usize,
         element: Element,
     ) {
-        match self.escaped_statics.get(s, element as u8) {
-            Some(written) => {
-                w.text(written.bytes);
-                self.issues.sanitized += u64::from(written.sanitized);
-            }
-            None => self.escape_static(w, s, first, element),
+        if !self.write_from_cache(w, s, element as u8) {
+            self.escape_static(w, s, first, element);
         }
     }
 
@@ -140,40 +135,55 @@ impl Encoder {
     fn escape_static(&mut self, w: &mut Writer, s: &'static str, first: usize, element: Element) {
         let (start, sanitized) = (w.pos, self.issues.sanitized);
         self.write_escaped(w, s.as_bytes(), first, element);
-        let replaced = self.issues.sanitized != sanitized;
-        self.escaped_statics
-            .remember(s, element as u8, &w.buf[start..w.pos], replaced);
+        self.remember_written(w, s, element as u8, start, sanitized);
     }
 
     /// Writes a static string field value, in its quotes, from the cache (where static
-    /// values up to [`MAX_TEXT`] bytes go the first time, escaped or not).
+    /// values up to [`MAX_TEXT`] bytes go the first time, escaped or not; longer ones
+    /// are written, and cut if need be, every time).
     #[inline(always)]
     pub(super) fn write_static_string_field(&mut self, w: &mut Writer, s: &'static str) {
-        match self.escaped_statics.get(s, STRING_VALUE) {
-            Some(written) => {
-                w.text(written.bytes);
-                self.issues.sanitized += u64::from(written.sanitized);
-            }
-            None => self.write_new_static_string(w, s),
+        if !self.write_from_cache(w, s, STRING_VALUE) {
+            self.write_new_static_string(w, s);
         }
     }
 
     #[inline(never)]
     fn write_new_static_string(&mut self, w: &mut Writer, s: &'static str) {
         if s.len() > MAX_TEXT {
-            // Maybe over 64 KiB: cut and counted on every line.
+            // Not cached (maybe over 64 KiB: cut and counted on every line).
             return self.write_string_field(w, s);
         }
         let (start, sanitized) = (w.pos, self.issues.sanitized);
-        let bytes = s.as_bytes();
-        if plain_string(bytes) {
-            write_plain_string(w, bytes);
-        } else {
-            self.write_string_escaped(w, bytes);
-        }
+        self.write_string_value(w, s.as_bytes());
+        self.remember_written(w, s, STRING_VALUE, start, sanitized);
+    }
+
+    /// Writes `s` as `kind` from the cache; false when it is not there.
+    #[inline(always)]
+    fn write_from_cache(&mut self, w: &mut Writer, s: &'static str, kind: u8) -> bool {
+        let Some(written) = self.escaped_statics.get(s, kind) else {
+            return false;
+        };
+        w.text(written.bytes);
+        self.issues.sanitized += u64::from(written.sanitized);
+        true
+    }
+
+    /// Caches what was just written for `s` as `kind`: the line from `start` on, and
+    /// whether the sanitized count moved past `sanitized`.
+    #[cold]
+    fn remember_written(
+        &mut self,
+        w: &Writer,
+        s: &'static str,
+        kind: u8,
+        start: usize,
+        sanitized: u64,
+    ) {
         let replaced = self.issues.sanitized != sanitized;
         self.escaped_statics
-            .remember(s, STRING_VALUE, &w.buf[start..w.pos], replaced);
+            .remember(s, kind, &w.buf[start..w.pos], replaced);
     }
 }
 
