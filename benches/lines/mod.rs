@@ -92,21 +92,42 @@ pub(crate) fn hostile_point() -> Point {
 
 /// The escape-heavy point with every string built at run time (no static-name cache).
 pub(crate) fn hostile_shared_point() -> Point {
-    Point::at(String::from("my series,1"), TS)
-        .with_tag(String::from("k e,y=1"), String::from("v a,l=u e"))
-        .with_tag(String::from("path"), String::from("C:\\data\\x"))
-        .with_field(String::from("m s,g="), String::from("say \"hi\" \\ bye"))
-        .with_field(String::from("n"), 42i64)
+    run_time_point([
+        "my series,1",
+        "k e,y=1",
+        "v a,l=u e",
+        "path",
+        "C:\\data\\x",
+        "m s,g=",
+        "say \"hi\" \\ bye",
+        "n",
+    ])
 }
 
 /// The escape-heavy point's shape with nothing to escape, every string built at run
 /// time: what the line costs apart from escaping.
 pub(crate) fn plain_shared_point() -> Point {
-    Point::at(String::from("my_series_1"), TS)
-        .with_tag(String::from("k_e_y_1"), String::from("v_a_l_u_e"))
-        .with_tag(String::from("path"), String::from("C:_data_x"))
-        .with_field(String::from("m_s_g_"), String::from("say _hi_ _ bye"))
-        .with_field(String::from("n"), 42i64)
+    run_time_point([
+        "my_series_1",
+        "k_e_y_1",
+        "v_a_l_u_e",
+        "path",
+        "C:_data_x",
+        "m_s_g_",
+        "say _hi_ _ bye",
+        "n",
+    ])
+}
+
+/// The escape-heavy point's shape from `texts` (series, two tags, a string field and
+/// an integer field's key), each copied to a run-time string.
+fn run_time_point(texts: [&str; 8]) -> Point {
+    let [series, k1, v1, k2, v2, k3, v3, k4] = texts.map(String::from);
+    Point::at(series, TS)
+        .with_tag(k1, v1)
+        .with_tag(k2, v2)
+        .with_field(k3, v3)
+        .with_field(k4, 42i64)
 }
 
 /// The seed line with `influxdb-line-protocol`'s builder, into a reused buffer.
