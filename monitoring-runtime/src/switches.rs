@@ -29,7 +29,8 @@ static SWITCHES: Switches = Switches {
 };
 
 /// Whether any monitor could record a request starting now: one relaxed load. The
-/// expansion of `#[monitored]` runs the handler body unwrapped when this is false.
+/// expansion of `#[monitored]` hands it to [`monitored`](crate::request::monitored): when
+/// false, the handler's body is only polled.
 #[inline]
 pub fn monitoring_on() -> bool {
     let flags = SWITCHES.flags.load(Ordering::Relaxed);

@@ -92,8 +92,11 @@ fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn)
         _ => quote!(async move #block),
     };
     // The call is spanned on the return type: an unmappable type is reported there.
+    // Monitoring off, the future only polls the body: one await either way, so the
+    // body's code is in the handler once.
     let call = quote_spanned! {output_span=>
         #monitored(
+            __monitoring_on,
             __monitoring_route,
             #id_arg
             __monitoring_body,
@@ -117,10 +120,6 @@ fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn)
             let __monitoring_route = #meta;
             #request_id
             let __monitoring_body = #inner;
-            // Monitoring off: the body runs unwrapped (one more branch than no attribute).
-            if !__monitoring_on {
-                return __monitoring_body.await;
-            }
             #call
         }};
     } else if let Some(inner) = async_trait_block(&mut func.block) {
@@ -132,9 +131,6 @@ fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn)
                 let __monitoring_route = #meta;
                 #request_id
                 let __monitoring_body = #original;
-                if !__monitoring_on {
-                    return __monitoring_body.await;
-                }
                 #call
             }
         };
