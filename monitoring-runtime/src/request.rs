@@ -208,8 +208,12 @@ impl Request {
     }
 }
 
+// Out of line: a handler's future is dropped in several places of the code that calls
+// it (after it completes, and on unwinding paths), each a call instead of a test and a
+// call (`scripts/codesize.sh`: 1,438 -> 1,379 bytes a handler called as routers call
+// them, 1,263 -> 1,196 awaited in line; +4 instructions a request, `scripts/callgrind.sh`).
 impl Drop for Request {
-    #[inline]
+    #[inline(never)]
     fn drop(&mut self) {
         // Unarmed, the `ManuallyDrop` fields hold nothing: a request with extras has a
         // target (only a recorded request collects), and `finish` takes them.
