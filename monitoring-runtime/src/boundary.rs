@@ -42,15 +42,28 @@ pub(crate) fn start(
     Some((request, route))
 }
 
-/// The request id the client sent: the first of [`REQUEST_ID_HEADERS`] that `header`
-/// finds (given the header's index in that list, so that each adapter looks it up by a
-/// header name it parsed once), if its value is non-empty UTF-8.
+/// The longest request id taken from a client's header, in bytes.
+pub(crate) const MAX_CLIENT_REQUEST_ID: usize = 128;
+
+/// The request id the client sent: the first of [`REQUEST_ID_HEADERS`] whose value
+/// `header` finds (given the header's index in that list, so that each adapter looks
+/// it up by a header name it parsed once) and that is a usable id: 1 to
+/// [`MAX_CLIENT_REQUEST_ID`] bytes of UTF-8 text without control characters. A value
+/// that is not is skipped; with none, the request gets a generated id.
 pub(crate) fn request_id<'a>(header: impl Fn(usize) -> Option<&'a [u8]>) -> Option<Text> {
-    let value = (0..REQUEST_ID_HEADERS.len()).find_map(header)?;
+    (0..REQUEST_ID_HEADERS.len())
+        .filter_map(header)
+        .find_map(usable_request_id)
+        .map(|v| Text::from(v.to_owned()))
+}
+
+fn usable_request_id(value: &[u8]) -> Option<&str> {
+    if value.is_empty() || value.len() > MAX_CLIENT_REQUEST_ID {
+        return None;
+    }
     std::str::from_utf8(value)
         .ok()
-        .filter(|v| !v.is_empty())
-        .map(|v| Text::from(v.to_owned()))
+        .filter(|v| !v.chars().any(char::is_control))
 }
 
 pin_project_lite::pin_project! {
@@ -104,7 +117,7 @@ mod tests {
     fn request_ids_are_non_empty_text() {
         let headers = |luna: &'static [u8], x: &'static [u8]| {
             move |i: usize| match REQUEST_ID_HEADERS[i] {
-                "luna-request-id" if !luna.is_empty() => Some(luna),
+                "luna-request-id" => Some(luna),
                 "x-request-id" => Some(x),
                 _ => None,
             }
@@ -112,6 +125,13 @@ mod tests {
         assert_eq!(request_id(headers(b"abc", b"x")).as_deref(), Some("abc"));
         assert_eq!(request_id(headers(b"", b"x")).as_deref(), Some("x"));
         assert_eq!(request_id(headers(b"", b"")), None);
-        assert_eq!(request_id(headers(b"\xff", b"x")), None);
+        // Unusable values are skipped for the next header.
+        assert_eq!(request_id(headers(b"\xff", b"x")).as_deref(), Some("x"));
+        assert_eq!(request_id(headers(b"a\tb", b"x")).as_deref(), Some("x"));
+        assert_eq!(request_id(headers(b"\x7f", b"")), None);
+        let long: &'static [u8] = Box::leak(vec![b'a'; 129].into_boxed_slice());
+        let max: &'static [u8] = Box::leak(vec![b'b'; 128].into_boxed_slice());
+        assert_eq!(request_id(headers(long, b"x")).as_deref(), Some("x"));
+        assert_eq!(request_id(headers(max, b"x")).as_deref().map(str::len), Some(128));
     }
 }

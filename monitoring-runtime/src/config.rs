@@ -172,8 +172,9 @@ impl Default for Config {
     }
 }
 
-/// The `monitoring.influx` table.
-#[derive(Clone, Debug, Deserialize)]
+/// The `monitoring.influx` table. Its `Debug` shows no secret: the token and password
+/// are redacted, and so is any `user:password@` in `url`.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct InfluxConfig {
@@ -201,6 +202,43 @@ pub struct InfluxConfig {
     pub username: Option<String>,
     /// 1.x password; env `MONITORING_INFLUX_PASSWORD` overrides it.
     pub password: Secret,
+    /// 1.x: send `CREATE DATABASE` once at start and again at the first "database not
+    /// found" answer, as Telegraf does. A user without the right gets one WARN and
+    /// nothing else changes. Default `true`.
+    pub create_database: bool,
+}
+
+impl fmt::Debug for InfluxConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InfluxConfig")
+            .field("version", &self.version)
+            .field("url", &self.url.as_deref().map(redact_userinfo))
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("organization", &self.organization)
+            .field("bucket", &self.bucket)
+            .field("token", &self.token)
+            .field("database", &self.database)
+            .field("retention_policy", &self.retention_policy)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("create_database", &self.create_database)
+            .finish()
+    }
+}
+
+/// `text` (a URL, maybe malformed) with whatever stands between `://` and the last
+/// `@` of its authority replaced by `***`: what logs, errors and `Debug` show of it.
+pub(crate) fn redact_userinfo(text: &str) -> String {
+    let Some(start) = text.find("://").map(|i| i + 3) else {
+        return text.to_owned();
+    };
+    let rest = &text[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &rest[at..]),
+        None => text.to_owned(),
+    }
 }
 
 impl Default for InfluxConfig {
@@ -217,6 +255,7 @@ impl Default for InfluxConfig {
             retention_policy: None,
             username: None,
             password: Secret::default(),
+            create_database: true,
         }
     }
 }
@@ -271,6 +310,11 @@ impl InfluxConfig {
         self
     }
 }
+
+/// The smallest `max_buffered_bytes`: one line of the longest size the encoder writes.
+const MAX_LINE_BYTES: usize = 64 << 10;
+/// The largest `queue_capacity` (its slots are allocated up front).
+const MAX_QUEUE_CAPACITY: usize = 16 << 20;
 
 #[derive(Deserialize)]
 struct ServiceFile {
@@ -379,6 +423,12 @@ impl Config {
             }
         };
         seconds("flushing_period", self.flushing_period)?;
+        if self.flushing_period < 0.001 {
+            return Err(Error::config(
+                "monitoring.flushing_period",
+                format!("must be at least 0.001 (1 ms), got {}", self.flushing_period),
+            ));
+        }
         seconds("request_timeout", self.request_timeout)?;
         seconds("retry_initial_delay", self.retry_initial_delay)?;
         seconds("retry_max_delay", self.retry_max_delay)?;
@@ -396,7 +446,24 @@ impl Config {
         };
         positive("batch_size", self.batch_size)?;
         positive("queue_capacity", self.queue_capacity)?;
-        positive("max_buffered_bytes", self.max_buffered_bytes)?;
+        if self.max_buffered_bytes < MAX_LINE_BYTES {
+            return Err(Error::config(
+                "monitoring.max_buffered_bytes",
+                format!(
+                    "must be at least {MAX_LINE_BYTES} (one line of the longest size), got {}",
+                    self.max_buffered_bytes
+                ),
+            ));
+        }
+        if self.queue_capacity > MAX_QUEUE_CAPACITY {
+            return Err(Error::config(
+                "monitoring.queue_capacity",
+                format!(
+                    "must be at most {MAX_QUEUE_CAPACITY} (16 Mi points), got {}",
+                    self.queue_capacity
+                ),
+            ));
+        }
         if self.spool_dir.is_some() && self.max_spool_bytes < 1 << 20 {
             return Err(Error::config(
                 "monitoring.max_spool_bytes",
@@ -489,12 +556,18 @@ impl InfluxConfig {
     /// `use_ssl`. An error names the key that does not make a URL.
     pub(crate) fn base_url(&self, use_ssl: bool) -> Result<reqwest::Url, Error> {
         if let Some(text) = &self.url {
+            let shown = redact_userinfo(text);
             let bad = |why: &str| {
                 Error::config(
                     "monitoring.influx.url",
-                    format!("must be http(s)://host[:port][/prefix], got `{text}`: {why}"),
+                    format!("must be http(s)://host[:port][/prefix], got `{shown}`: {why}"),
                 )
             };
+            if shown != *text {
+                return Err(bad(
+                    "no credentials in the URL (they go in username/password or token)",
+                ));
+            }
             let url = reqwest::Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(bad("the scheme must be http or https"));
@@ -502,7 +575,8 @@ impl InfluxConfig {
             if url.host_str().is_none_or(str::is_empty) {
                 return Err(bad("no host"));
             }
-            if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+            let userinfo = !url.username().is_empty() || url.password().is_some();
+            if url.query().is_some() || url.fragment().is_some() || userinfo {
                 return Err(bad("no query, fragment or credentials (credentials go in username/password or token)"));
             }
             return Ok(url);
@@ -544,6 +618,44 @@ mod tests {
             !shown.contains("s3cr3t") && !shown.contains("pa55"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn urls_with_credentials_are_refused_without_echoing_them() {
+        for url in [
+            "http://:s3cr3t@h:8086",
+            "http://user:s3cr3t@h:8086",
+            "http://s3cr3t@h:8086/prefix",
+            "https://u:s3cr3t@h",
+            "http://u:s3 cr3t@h:8086",
+        ] {
+            let mut c = InfluxConfig::v1("h", 1, "db").with_url(url);
+            c.create_database = false;
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("monitoring.influx.url"), "{e}");
+            assert!(!e.contains("s3cr3t") && !e.contains("s3 cr3t"), "{e}");
+            let shown = format!("{c:?}");
+            assert!(!shown.contains("s3cr3t") && !shown.contains("s3 cr3t"), "{shown}");
+        }
+        assert_eq!(redact_userinfo("http://a:b@h/x@y"), "http://***@h/x@y");
+        assert_eq!(redact_userinfo("http://h:1/p"), "http://h:1/p");
+        assert_eq!(redact_userinfo("h@x"), "h@x");
+    }
+
+    #[test]
+    fn limits_name_their_key() {
+        for (toml, key) in [
+            ("flushing_period = 1e-10", "flushing_period"),
+            ("flushing_period = 0.0009", "flushing_period"),
+            ("max_buffered_bytes = 65535", "max_buffered_bytes"),
+            ("queue_capacity = 16777217", "queue_capacity"),
+        ] {
+            let c = Config::from_toml_str(&format!("[monitoring]\n{toml}\n")).unwrap();
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(&format!("monitoring.{key}")), "{toml}: {e}");
+        }
+        let ok = "[monitoring]\nflushing_period = 0.001\nmax_buffered_bytes = 65536\nqueue_capacity = 16777216\n";
+        Config::from_toml_str(ok).unwrap().validate().unwrap();
     }
 
     #[test]

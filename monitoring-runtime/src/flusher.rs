@@ -138,6 +138,7 @@ impl Flusher {
             tokio::select! {
                 message = self.control.recv() => match message {
                     Some(Control::Flush { reply }) => {
+                        self.watch_sinks();
                         self.drain();
                         let deadline = Instant::now() + self.core.shutdown_timeout;
                         let sinks = self.core.sinks.clone();
@@ -166,6 +167,7 @@ impl Flusher {
                 _ = self.core.records.wake.notified() => self.drain(),
                 _ = tick.tick() => {
                     self.schema.tick();
+                    self.watch_sinks();
                     self.drain();
                 }
             }
@@ -178,6 +180,7 @@ impl Flusher {
     /// that does not return) is stopped and its points counted the same way. So when
     /// this returns no sink task runs any more and every point is written or counted.
     async fn shutdown(&mut self, deadline: Instant) -> bool {
+        self.watch_sinks();
         self.drain();
         let dropped_before = self.shutdown_drops();
         for sink in &self.core.sinks {
@@ -217,7 +220,16 @@ impl Flusher {
                 .count_drop(DropReason::AfterShutdown, late);
         }
         self.shut_down = true;
-        self.shutdown_drops() == dropped_before
+        let settled = self.core.sinks.iter().all(|s| s.stats().is_settled());
+        settled && self.shutdown_drops() == dropped_before
+    }
+
+    /// Looks at every sink's task: one that ended before shutdown (it cannot, unless
+    /// something outside the exporter's guard panicked) has its points counted.
+    fn watch_sinks(&self) {
+        for (task, sink) in self.tasks.iter().zip(&self.core.sinks) {
+            sink.watch(task.is_finished());
+        }
     }
 
     /// Empties the queue without delivering it: the number of points it held.

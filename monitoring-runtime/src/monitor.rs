@@ -144,20 +144,25 @@ impl Monitor {
 
     async fn control(&self, message: impl FnOnce(oneshot::Sender<bool>) -> Control) -> FlushReport {
         let (tx, rx) = oneshot::channel();
-        let complete = match &self.core.control {
-            Some(control) if control.send(message(tx)).is_ok() => rx.await.unwrap_or(true),
-            _ => true,
+        let answer = match &self.core.control {
+            Some(control) if control.send(message(tx)).is_ok() => rx.await.ok(),
+            _ => None,
         };
+        let stats = self.stats();
+        // No answer: the flusher has shut down already (or is gone); the counters
+        // say whether everything is accounted for.
+        let settled = stats.sinks.iter().all(crate::stats::SinkStats::is_settled);
         FlushReport {
-            complete,
-            stats: self.stats(),
+            complete: answer.unwrap_or(settled),
+            stats,
         }
     }
 
-    /// Changes the flushing period at run time.
+    /// Changes the flushing period at run time, clamped to 1 ms .. 1 year.
     pub fn set_flushing_period(&self, period: Duration) {
         if let Some(control) = &self.core.control {
-            let _ = control.send(Control::SetPeriod(period.max(Duration::from_millis(1))));
+            let period = period.clamp(Duration::from_millis(1), crate::retry::MAX_WAIT);
+            let _ = control.send(Control::SetPeriod(period));
         }
     }
 

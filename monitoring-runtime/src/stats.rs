@@ -45,13 +45,20 @@ pub enum DropReason {
     SpoolFull,
     /// A spooled record was damaged (a torn write after a crash, a bad checksum).
     SpoolCorrupt,
-    /// A batch could not be written to the spool (disk full, permissions).
+    /// A batch could not be written to the spool (disk full, permissions) and not kept
+    /// in memory either (the memory bound).
     SpoolError,
+    /// The sink panicked while exporting the batch (a plugin's `flush_points`, or a
+    /// bug of ours): the sink goes on with the next batch.
+    Panicked,
+    /// The database or bucket does not exist (404): a configuration error, logged as
+    /// an ERROR naming it.
+    NotFound,
 }
 
 impl DropReason {
     /// All reasons, in a stable order.
-    pub const ALL: [DropReason; 14] = [
+    pub const ALL: [DropReason; 16] = [
         DropReason::QueueFull,
         DropReason::AfterShutdown,
         DropReason::Invalid,
@@ -66,6 +73,8 @@ impl DropReason {
         DropReason::SpoolFull,
         DropReason::SpoolCorrupt,
         DropReason::SpoolError,
+        DropReason::Panicked,
+        DropReason::NotFound,
     ];
 
     /// A short snake_case name.
@@ -85,6 +94,8 @@ impl DropReason {
             DropReason::SpoolFull => "spool_full",
             DropReason::SpoolCorrupt => "spool_corrupt",
             DropReason::SpoolError => "spool_error",
+            DropReason::Panicked => "panicked",
+            DropReason::NotFound => "not_found",
         }
     }
 
@@ -267,6 +278,20 @@ pub struct Stats {
     pub encode_issues: EncodeIssues,
     /// Per-sink counters.
     pub sinks: Vec<SinkStats>,
+}
+
+impl SinkStats {
+    /// True when every point this sink received is accounted for and none is still
+    /// waiting: `received + recovered = written + dropped + spooled` and
+    /// `buffered = 0`. What a complete shutdown report says of every sink.
+    pub fn is_settled(&self) -> bool {
+        self.buffered == 0
+            && self.received.checked_add(self.recovered)
+                == self
+                    .written
+                    .checked_add(self.dropped.total())
+                    .and_then(|n| n.checked_add(self.spooled))
+    }
 }
 
 impl Stats {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 
 use super::{ExportCx, Exporter, Gzip, Lines, Payload};
-use crate::config::{Config, InfluxConfig, Secret};
+use crate::config::{redact_userinfo, Config, InfluxConfig, Secret};
 use crate::error::Error;
 use crate::line_protocol::Dialect;
 use crate::retry::{parse_retry_after, RetryPolicy};
@@ -25,7 +25,24 @@ pub(super) struct Target {
     pub(super) url: reqwest::Url,
     pub(super) dialect: Dialect,
     pub(super) auth: Auth,
+    /// What a 404 means here: the database or bucket, and how to create it.
+    pub(super) missing: Missing,
 }
+
+/// The database (1.x) or bucket (2.x) a write goes to, for a 404's ERROR, and the
+/// 1.x `CREATE DATABASE` request when `create_database` is on.
+pub(super) struct Missing {
+    /// E.g. `database "luna_monitoring"`.
+    pub(super) what: String,
+    /// How a user creates it.
+    pub(super) how: String,
+    /// `POST /query?q=CREATE DATABASE ...` (1.x with `create_database`).
+    pub(super) create: Option<reqwest::Url>,
+}
+
+/// The most of an error body read: the message is cut to 300 characters anyway, and a
+/// broken server may stream without end.
+const MAX_ERROR_BODY: usize = 4096;
 
 /// `path` under the server's base URL (validated with the configuration).
 pub(super) fn url(
@@ -49,12 +66,33 @@ fn is_loopback(url: &reqwest::Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// One WARN at start when a token or password would travel in clear text: plain
+/// `http` to a host other than loopback.
+fn warn_plain_http(target: &Target) {
+    let secret = match &target.auth {
+        Auth::None => false,
+        Auth::Token(token) => !token.is_empty(),
+        Auth::Basic(..) => true,
+    };
+    if secret && target.url.scheme() == "http" && !is_loopback(&target.url) {
+        tracing::warn!(
+            target: "monitoring",
+            sink = target.name,
+            host = target.url.host_str().unwrap_or_default(),
+            "monitoring credentials are sent over plain http to a remote host: anyone on the \
+             path can read them; use https (use_ssl = true, or an https url)"
+        );
+    }
+}
+
 pub(crate) struct HttpExporter {
     target: Target,
     client: reqwest::Client,
     /// `None`: bodies go uncompressed.
     gzip: Option<Box<Gzip>>,
     policy: RetryPolicy,
+    /// Set once a 404 made us send `CREATE DATABASE` (at most once more after start).
+    created_after_404: bool,
 }
 
 /// How one write attempt sequence ended.
@@ -85,6 +123,9 @@ impl HttpExporter {
             .timeout(Config::duration(config.request_timeout))
             .connect_timeout(Config::duration(config.request_timeout).min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(30))
+            // A redirect would turn the POST into a body-less GET whose 2xx counts the
+            // batch as written: a 3xx is a failure (see `crate::retry`).
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("monitoring/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &config.ca_cert {
             let pem = std::fs::read(path).map_err(|source| Error::ReadConfig {
@@ -102,6 +143,7 @@ impl HttpExporter {
             sink: target.name,
             source,
         })?;
+        warn_plain_http(&target);
         let gzip_level = config
             .gzip_level
             .unwrap_or(if is_loopback(&target.url) { 0 } else { 1 });
@@ -110,7 +152,37 @@ impl HttpExporter {
             client,
             gzip: (gzip_level > 0).then(|| Box::new(Gzip::new(gzip_level))),
             policy: RetryPolicy::from_config(config),
+            created_after_404: false,
         })
+    }
+
+    /// Sends `CREATE DATABASE` (1.x with `create_database`): true when the server
+    /// accepted it. A refusal is one WARN; nothing else changes.
+    async fn create_database(&self) -> bool {
+        let Some(url) = &self.target.missing.create else {
+            return false;
+        };
+        let mut req = self.client.post(url.clone());
+        if let Auth::Basic(user, password) = &self.target.auth {
+            req = req.basic_auth(user, Some(password.expose()));
+        }
+        let what = &self.target.missing.what;
+        match req.send().await {
+            Ok(response) if response.status().is_success() => {
+                tracing::info!(target: "monitoring", sink = self.target.name, "created {what} if it was missing (create_database = true)");
+                true
+            }
+            Ok(response) => {
+                let status = response.status();
+                let message = server_message(response).await;
+                tracing::warn!(target: "monitoring", sink = self.target.name, "could not create {what} (create_database = true): the server answered {status}: {message}; create it by hand ({}) or set create_database = false", self.target.missing.how);
+                false
+            }
+            Err(e) => {
+                tracing::warn!(target: "monitoring", sink = self.target.name, error = describe(&e), "could not create {what} (create_database = true); it is tried again on the first 404");
+                false
+            }
+        }
     }
 
     pub(super) fn name(&self) -> &'static str {
@@ -156,7 +228,7 @@ impl HttpExporter {
     }
 
     async fn write(
-        &self,
+        &mut self,
         lines: &Lines,
         (a, b): (usize, usize),
         source: Source,
@@ -180,10 +252,19 @@ impl HttpExporter {
                 return cut_off("shutdown deadline passed during a write".into());
             };
             let (wait, error) = match answer {
-                Answer::Done(outcome) => return outcome,
-                Answer::Retry(wait, error) => {
-                    (wait.unwrap_or_else(|| self.policy.backoff(attempt)), error)
+                Answer::Done(Outcome::Dropped(DropReason::NotFound, error))
+                    if self.target.missing.create.is_some() && !self.created_after_404 =>
+                {
+                    // The database went away (or was never created): create it once
+                    // more and retry at once.
+                    self.created_after_404 = true;
+                    if !self.create_database().await {
+                        return Outcome::Dropped(DropReason::NotFound, error);
+                    }
+                    continue;
                 }
+                Answer::Done(outcome) => return outcome,
+                Answer::Retry(wait, error) => (self.policy.wait(wait, attempt), error),
             };
             cx.retrying(&error);
             if source == Source::Spool && cx.deadline().is_some() {
@@ -195,7 +276,7 @@ impl HttpExporter {
                 if can_spool {
                     return Outcome::Spool;
                 }
-                if started.elapsed() + wait > self.policy.max_time {
+                if started.elapsed().saturating_add(wait) > self.policy.max_time {
                     return Outcome::Dropped(
                         DropReason::RetryExhausted,
                         format!("gave up after {:?}: {error}", started.elapsed()),
@@ -205,13 +286,13 @@ impl HttpExporter {
             if !cx.sleep(wait).await {
                 return cut_off(format!("shutdown deadline passed while retrying: {error}"));
             }
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
         }
     }
 
     /// Writes `lines`, splitting what the server refuses as too large or malformed;
     /// false when some of them were cut off by the shutdown deadline or spooled.
-    async fn deliver(&self, lines: &Arc<Lines>, source: Source, cx: &mut ExportCx<'_>) -> bool {
+    async fn deliver(&mut self, lines: &Arc<Lines>, source: Source, cx: &mut ExportCx<'_>) -> bool {
         let mut pending = vec![(0, lines.len())];
         while let Some((a, b)) = pending.pop() {
             match self.write(lines, (a, b), source, cx).await {
@@ -254,9 +335,30 @@ impl HttpExporter {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(|l| redact_userinfo(&l[..l.len().min(300)]))
+                .unwrap_or_default();
+            let error = format!(
+                "{} answered {status} to {location} (redirects are not followed: point \
+                 `url` at the server itself)",
+                self.target.name
+            );
+            return Answer::Retry(None, error);
+        }
         let message = server_message(response).await;
         let error = format!("{} answered {status}: {message}", self.target.name);
         Answer::Done(match status.as_u16() {
+            404 => {
+                let Missing { what, how, .. } = &self.target.missing;
+                Outcome::Dropped(
+                    DropReason::NotFound,
+                    format!("{error} ({what} does not exist: {how})"),
+                )
+            }
             400 => Outcome::Split(DropReason::Rejected, error),
             413 => Outcome::Split(DropReason::TooLarge, error),
             401 | 403 => Outcome::Dropped(
@@ -278,6 +380,10 @@ enum Answer {
 }
 
 impl Exporter for HttpExporter {
+    async fn initialize(&mut self) {
+        self.create_database().await;
+    }
+
     async fn export(&mut self, payload: Payload, cx: &mut ExportCx<'_>) {
         if let Payload::Lines(lines) = payload {
             self.deliver(&lines, Source::Fresh, cx).await;
@@ -289,9 +395,20 @@ impl Exporter for HttpExporter {
     }
 }
 
-/// The server's error message (InfluxDB answers JSON with `error` or `message`), cut short.
-async fn server_message(response: reqwest::Response) -> String {
-    let text = response.text().await.unwrap_or_default();
+/// The server's error message (InfluxDB answers JSON with `error` or `message`), cut
+/// short: at most [`MAX_ERROR_BODY`] bytes of the body are read.
+async fn server_message(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < MAX_ERROR_BODY {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_ERROR_BODY - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
     let parsed: Option<serde_json::Value> = serde_json::from_str(&text).ok();
     let message = parsed
         .as_ref()

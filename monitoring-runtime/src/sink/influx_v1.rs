@@ -4,7 +4,7 @@
 //! (the 1.x [`Dialect`] maps unsigned values) and takes credentials as basic auth,
 //! which keeps them out of URLs and so out of every log and error.
 
-use super::http::{Auth, Target};
+use super::http::{Auth, Missing, Target};
 use crate::config::{Config, InfluxConfig};
 use crate::error::Error;
 use crate::line_protocol::Dialect;
@@ -23,10 +23,40 @@ pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Result<Target, E
         Some(user) => Auth::Basic(user.clone(), influx.password.clone()),
         None => Auth::None,
     };
+    let statement = format!("CREATE DATABASE {}", quoted(&influx.database));
+    let create = if influx.create_database {
+        let mut create = super::http::url(config, influx, "/query")?;
+        create.query_pairs_mut().append_pair("q", &statement);
+        Some(create)
+    } else {
+        None
+    };
     Ok(Target {
         name: "influx_v1",
         url,
         dialect: Dialect::V1,
         auth,
+        missing: Missing {
+            what: format!("database {}", quoted(&influx.database)),
+            how: format!(
+                "run `{statement}` in the influx shell, or set create_database = true with a \
+                 user allowed to"
+            ),
+            create,
+        },
     })
+}
+
+/// An InfluxQL identifier in double quotes.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(super::quoted("luna"), r#""luna""#);
+        assert_eq!(super::quoted(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
 }

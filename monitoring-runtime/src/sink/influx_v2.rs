@@ -1,6 +1,6 @@
 //! InfluxDB 2.x (and 3.x, and 1.8+ compatibility): `POST /api/v2/write`, token auth.
 
-use super::http::{Auth, Target};
+use super::http::{Auth, Missing, Target};
 use crate::config::{Config, InfluxConfig};
 use crate::error::Error;
 use crate::line_protocol::Dialect;
@@ -16,5 +16,16 @@ pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Result<Target, E
         url,
         dialect: Dialect::V2,
         auth: Auth::Token(influx.token.clone()),
+        missing: Missing {
+            what: format!(
+                "bucket \"{}\" of organization \"{}\"",
+                influx.bucket, influx.organization
+            ),
+            how: format!(
+                "create it with `influx bucket create --name {} --org {}`",
+                influx.bucket, influx.organization
+            ),
+            create: None,
+        },
     })
 }

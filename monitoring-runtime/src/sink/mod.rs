@@ -17,6 +17,7 @@
 //! | the InfluxDB sinks' disk buffer (`spool_dir`) | `spool/` |
 
 mod capture;
+mod guard;
 mod gzip;
 mod http;
 mod influx_v1;
@@ -134,6 +135,9 @@ pub(crate) struct SinkQueue {
     /// Set when shutdown stopped delivering the spool (the database is away): the
     /// rest stays on disk for the next monitor.
     replay_stopped: std::sync::atomic::AtomicBool,
+    /// Set when the sink's task ended before shutdown (see [`SinkQueue::watch`]): what
+    /// it is handed from then on is counted as `panicked`.
+    dead: std::sync::atomic::AtomicBool,
 }
 
 /// What a sink task does next.
@@ -156,6 +160,7 @@ impl SinkQueue {
             counters: SinkCounters::default(),
             spool: None,
             replay_stopped: std::sync::atomic::AtomicBool::new(false),
+            dead: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -218,6 +223,11 @@ impl SinkQueue {
             );
         }
         if payload.count() == 0 {
+            return;
+        }
+        if self.dead.load(Relaxed) {
+            let why = "the sink's task has ended (see the earlier ERROR)";
+            self.drop_points(DropReason::Panicked, payload.count(), why);
             return;
         }
         let mut dropped = 0;
@@ -364,6 +374,52 @@ impl SinkQueue {
         lost
     }
 
+    /// The flusher's look at the sink's task, before shutdown: a task that has ended
+    /// (`finished`) can no longer deliver, so what its queue holds, and whatever it is
+    /// handed later, is counted as `panicked` rather than left `buffered`.
+    pub(crate) fn watch(&self, finished: bool) {
+        if !finished || self.dead.swap(true, Relaxed) {
+            return;
+        }
+        let why = "the sink's task ended unexpectedly";
+        tracing::error!(target: "monitoring", sink = %self.name, "monitoring {why}; its points are counted as dropped (panicked)");
+        let lost = self.abandon(DropReason::Panicked, why);
+        let _ = lost;
+        let idle = std::mem::take(&mut self.lock().idle);
+        for waiter in idle {
+            let _ = waiter.send(());
+        }
+    }
+
+    /// The export of the batch in flight panicked with `message`: what it had not
+    /// settled is counted as `panicked`, with one ERROR (until the sink recovers).
+    fn panicked(&self, message: &str) {
+        let lost = {
+            let mut st = self.lock();
+            std::mem::take(&mut st.in_flight)
+        };
+        self.panic_drop(lost as u64, message);
+    }
+
+    /// Counts `n` points lost to a panic; the first since the last recovery is logged.
+    fn panic_drop(&self, n: u64, message: &str) {
+        let why = format!("the sink panicked: {message}");
+        let first = self.counters.dropped.add(DropReason::Panicked, n);
+        self.counters
+            .set_error(format!("{}: {why}", DropReason::Panicked.as_str()));
+        if first {
+            tracing::error!(
+                target: "monitoring",
+                sink = %self.name,
+                reason = DropReason::Panicked.as_str(),
+                points = n,
+                panic = message,
+                "monitoring sink panicked while exporting a batch; the batch is dropped and \
+                 counted, the sink goes on (logged once per outage)"
+            );
+        }
+    }
+
     /// Waits until everything queued so far was written or dropped, or the deadline.
     pub(crate) async fn wait_idle(&self, deadline: Instant) -> bool {
         let rx = {
@@ -402,8 +458,19 @@ impl SinkQueue {
     }
 }
 
-/// The one warning for points a sink (or its spool) dropped for `reason`.
+/// The one warning for points a sink (or its spool) dropped for `reason`; an ERROR
+/// for a configuration the user must fix (a missing database, refused credentials).
 fn warn_dropped(sink: &str, reason: DropReason, n: u64, why: &str) {
+    if matches!(reason, DropReason::NotFound | DropReason::Unauthorized) {
+        tracing::error!(
+            target: "monitoring",
+            sink,
+            reason = reason.as_str(),
+            points = n,
+            "monitoring points dropped: {why} (counted in stats; logged once per outage)"
+        );
+        return;
+    }
     tracing::warn!(
         target: "monitoring",
         sink,
@@ -428,6 +495,8 @@ pub(crate) struct ExportCx<'a> {
     failing: bool,
     /// Delivering a spooled record (its points are counted as spooled, not buffered).
     replaying: bool,
+    /// Points of the record being replayed settled so far.
+    replay_settled: u64,
 }
 
 impl ExportCx<'_> {
@@ -453,8 +522,9 @@ impl ExportCx<'_> {
     }
 
     /// Settles `n` points of the record or batch in hand.
-    fn settle(&self, n: usize) {
+    fn settle(&mut self, n: usize) {
         if self.replaying {
+            self.replay_settled += n as u64;
             if let Some(spool) = &self.queue.spool {
                 spool.counters.unspool(n as u64);
             }
@@ -512,11 +582,11 @@ impl ExportCx<'_> {
     /// gets everything buffered before the deadline.
     pub(crate) async fn sleep(&mut self, delay: Duration) -> bool {
         if let Some(deadline) = self.deadline() {
-            let until = Instant::now() + delay.min(SHUTDOWN_RETRY_DELAY);
+            let until = crate::retry::after(delay.min(SHUTDOWN_RETRY_DELAY));
             tokio::time::sleep_until(until.min(deadline).into()).await;
             return until < deadline;
         }
-        let until = Instant::now() + delay;
+        let until = crate::retry::after(delay);
         tokio::select! {
             _ = tokio::time::sleep_until(until.into()) => true,
             // Shutdown began (or the flusher is gone): retry now.
@@ -573,28 +643,37 @@ pub(crate) trait Exporter: Send + 'static {
 }
 
 async fn run<E: Exporter>(queue: Arc<SinkQueue>, mut exporter: E) {
-    exporter.initialize().await;
+    if let Err(panic) = guard::caught(exporter.initialize()).await {
+        guard::log_panic(&queue.name, "initialize", &panic);
+    }
     let mut cx = ExportCx {
         queue: &queue,
         closing: queue.closing.subscribe(),
         failing: false,
         replaying: false,
+        replay_settled: 0,
     };
     while let Some(work) = queue.next().await {
         match work {
             Work::Batch(payload) => {
-                exporter.export(payload, &mut cx).await;
+                if let Err(panic) = guard::caught(exporter.export(payload, &mut cx)).await {
+                    queue.panicked(&panic);
+                }
                 queue.done();
             }
             Work::Spooled => {
-                let spool = queue.spool.as_ref().expect("only a spool has records");
+                let Some(spool) = queue.spool.as_ref() else {
+                    continue;
+                };
                 if let Some(record) = spool.next().await {
                     replay(spool, record, &mut exporter, &mut cx).await;
                 }
             }
         }
     }
-    exporter.close().await;
+    if let Err(panic) = guard::caught(exporter.close()).await {
+        guard::log_panic(&queue.name, "close", &panic);
+    }
 }
 
 /// Delivers one spooled record; it leaves the spool once written or refused.
@@ -605,8 +684,19 @@ async fn replay<E: Exporter>(
     cx: &mut ExportCx<'_>,
 ) {
     cx.replaying = true;
-    let delivered = exporter.replay(record.lines.clone(), cx).await;
+    cx.replay_settled = 0;
+    let delivered = guard::caught(exporter.replay(record.lines.clone(), cx)).await;
     cx.replaying = false;
+    let delivered = match delivered {
+        Ok(delivered) => delivered,
+        Err(panic) => {
+            // Whatever of the record was not settled yet is lost to the panic.
+            let lost = record.points().saturating_sub(cx.replay_settled);
+            spool.discard(&record, lost);
+            cx.queue.panic_drop(lost, &panic);
+            return;
+        }
+    };
     if delivered {
         spool.delivered(&record);
     } else {

@@ -154,6 +154,13 @@ pub(crate) struct Spooled {
     points: u64,
 }
 
+impl Spooled {
+    /// The record's points.
+    pub(crate) fn points(&self) -> u64 {
+        self.points
+    }
+}
+
 /// A sink's spool; see the module docs.
 pub(crate) struct Spool {
     dir: PathBuf,
@@ -353,6 +360,13 @@ impl Spool {
     /// caller): it is never read again, and its segment goes once consumed.
     pub(crate) fn delivered(&self, record: &Spooled) {
         self.counters.replayed.fetch_add(record.points, Relaxed);
+        self.advance(record.seq, record.next, record.points);
+    }
+
+    /// The record's delivery panicked: it is never read again; `lost` of its points
+    /// (those not settled before the panic) leave the spool, counted by the caller.
+    pub(crate) fn discard(&self, record: &Spooled, lost: u64) {
+        self.counters.unspool(lost);
         self.advance(record.seq, record.next, record.points);
     }
 
