@@ -21,7 +21,10 @@ fn influx(version: u8, port: u16) -> InfluxConfig {
     if version == 2 {
         InfluxConfig::v2("127.0.0.1", port, "org", "bucket", TOKEN)
     } else {
-        InfluxConfig::v1("127.0.0.1", port, "db").credentials("user", PASSWORD)
+        InfluxConfig::v1("127.0.0.1", port, "db")
+            .credentials("user", PASSWORD)
+            // The scripted answers are for writes only.
+            .with_create_database(false)
     }
 }
 
@@ -58,7 +61,11 @@ async fn retry_after_is_honoured_on_429_and_503() {
             Reply::ok(),
         )
         .await;
-        let monitor = builder(version, server.port()).start().unwrap();
+        // Retry-After is honoured up to retry_max_delay: let it be longer than 1 s.
+        let monitor = builder(version, server.port())
+            .retry(ms(50), Duration::from_secs(2), Duration::from_secs(20))
+            .start()
+            .unwrap();
         record(&monitor, 0, 10);
         // Backoff while running (shutdown would cut it short): flush, then shut down.
         assert!(monitor.flush().await.complete);
@@ -428,4 +435,122 @@ async fn bodies_are_uncompressed_to_a_loopback_server_unless_a_gzip_level_is_set
             assert_eq!(server.stored().len(), 20);
         }
     }
+}
+
+/// What servers and proxies send in `Retry-After`: a huge number, 0, a past date, a
+/// year. Each wait is bounded by `retry_max_delay` (400 ms here; 0 and the past date
+/// fall back to the backoff), and none stops delivery: the flush completes within its
+/// 10 s (before the bound, the huge value panicked the sink task and nothing more was
+/// delivered).
+#[tokio::test]
+async fn hostile_retry_after_values_are_bounded_by_the_maximum_delay() {
+    let after =
+        |code, value: &str| Reply::Status(code, vec![("Retry-After", value.into())], "".into());
+    let script = vec![
+        after(503, &u64::MAX.to_string()),
+        after(503, "0"),
+        after(429, "Thu, 01 Jan 1970 00:00:00 GMT"),
+        after(503, "31536000"),
+    ];
+    let server = FaultServer::scripted(script, Reply::ok()).await;
+    let monitor = builder(2, server.port()).start().unwrap();
+    record(&monitor, 0, 20);
+    let report = monitor.flush().await;
+    assert!(report.complete, "{report:?}");
+    let sink = report.stats.sink("influx_v2").unwrap();
+    assert_eq!(
+        (sink.written, sink.retries, sink.buffered),
+        (20, 4, 0),
+        "{report:?}"
+    );
+    assert_eq!(server.stored().len(), 20);
+    let report = monitor.shutdown().await;
+    assert!(
+        report.complete && report.stats.sinks[0].is_settled(),
+        "{report:?}"
+    );
+}
+
+/// A broken server answering an error with an endless body: the sink reads at most
+/// 4 KiB of it and hangs up, then the retry is written. (Before the bound, the whole
+/// 100 MB was read into memory.)
+#[tokio::test]
+async fn an_endless_error_body_is_read_no_further_than_its_bound() {
+    let server = FaultServer::scripted(vec![Reply::HugeBody(500, 100 << 20)], Reply::ok()).await;
+    let monitor = builder(2, server.port())
+        .request_timeout(Duration::from_secs(30))
+        .start()
+        .unwrap();
+    record(&monitor, 0, 10);
+    let report = monitor.flush().await;
+    assert!(report.complete, "{report:?}");
+    let sink = report.stats.sink("influx_v2").unwrap();
+    assert_eq!((sink.written, sink.retries), (10, 1), "{report:?}");
+    // Socket buffers take a few MB; the client itself stopped after 4 KiB.
+    let streamed = server.streamed();
+    assert!(
+        streamed < 16 << 20,
+        "the client read {streamed} bytes of the error body"
+    );
+    monitor.shutdown().await;
+}
+
+/// 301, 302 and 307 are failures, retried like a 5xx with the `Location` in the WARN:
+/// following them would turn the POST into a body-less GET whose 2xx counts the batch
+/// as written.
+#[tokio::test]
+async fn redirects_are_not_followed_and_the_batch_is_retried() {
+    for code in [301, 302, 307] {
+        let (logs, _guard) = Logs::capture();
+        let moved = Reply::Status(code, vec![("Location", "/elsewhere".into())], "".into());
+        let server = FaultServer::scripted(vec![moved], Reply::ok()).await;
+        let monitor = builder(2, server.port()).start().unwrap();
+        record(&monitor, 0, 10);
+        let report = monitor.flush().await;
+        assert!(report.complete, "{code}: {report:?}");
+        let sink = report.stats.sink("influx_v2").unwrap();
+        assert_eq!((sink.written, sink.retries), (10, 1), "{code}: {report:?}");
+        let requests = server.requests();
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.method == "POST" && r.target.starts_with("/api/v2/write")),
+            "{code}: {requests:?}"
+        );
+        assert_eq!(server.stored().len(), 10, "{code}");
+        assert_eq!(
+            logs.count("redirects are not followed"),
+            1,
+            "{:?}",
+            logs.all()
+        );
+        assert_eq!(logs.count("/elsewhere"), 1, "{:?}", logs.all());
+        monitor.shutdown().await;
+    }
+}
+
+/// A 404 "bucket not found" is a configuration error of its own: dropped as
+/// `not_found` at once (never retried), one ERROR naming the bucket and how to create it.
+#[tokio::test]
+async fn a_missing_bucket_is_an_error_naming_it() {
+    let (logs, _guard) = Logs::capture();
+    let body = r#"{"code":"not found","message":"bucket \"bucket\" not found"}"#;
+    let server = FaultServer::scripted(vec![], Reply::Status(404, vec![], body.into())).await;
+    let monitor = builder(2, server.port()).start().unwrap();
+    record(&monitor, 0, 10);
+    monitor.flush().await;
+    record(&monitor, 10, 10);
+    let report = monitor.shutdown().await;
+    let sink = report.stats.sink("influx_v2").unwrap();
+    assert_eq!(sink.dropped.get(DropReason::NotFound), 20, "{report:?}");
+    assert_eq!((sink.written, sink.retries), (0, 0), "{report:?}");
+    let errors: Vec<_> = (logs.all().into_iter())
+        .filter(|l| l.starts_with("ERROR") && l.contains("not_found"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{:?}", logs.all());
+    assert!(
+        errors[0].contains(r#"bucket "bucket" of organization "org""#)
+            && errors[0].contains("influx bucket create"),
+        "{errors:?}"
+    );
 }

@@ -260,3 +260,123 @@ async fn a_full_batch_is_flushed_without_waiting_for_the_period() {
     assert!(capture.wait_for(100, Duration::from_secs(5)).await);
     monitor.shutdown().await;
 }
+
+/// Where a plugin panics.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PanicAt {
+    FirstBatch,
+    EveryBatch,
+    Initialize,
+    Close,
+}
+
+struct Panicking {
+    at: PanicAt,
+    batches: usize,
+    seen: Arc<Mutex<Vec<i64>>>,
+}
+
+impl Plugin for Panicking {
+    fn name(&self) -> &str {
+        "panicky"
+    }
+
+    async fn initialize(&mut self) -> Result<(), BoxError> {
+        assert!(self.at != PanicAt::Initialize, "plugin bug in initialize");
+        Ok(())
+    }
+
+    async fn flush_points(&mut self, points: &[Point]) -> Result<(), BoxError> {
+        self.batches += 1;
+        let panics = match self.at {
+            PanicAt::FirstBatch => self.batches == 1,
+            PanicAt::EveryBatch => true,
+            _ => false,
+        };
+        assert!(!panics, "plugin bug in batch {}", self.batches);
+        let mut seen = self.seen.lock().unwrap();
+        seen.extend(points.iter().filter_map(|p| match p.field("n") {
+            Some(monitoring::FieldValue::Int(n)) => Some(*n),
+            _ => None,
+        }));
+        Ok(())
+    }
+
+    async fn close(&mut self) -> Result<(), BoxError> {
+        assert!(self.at != PanicAt::Close, "plugin bug in close");
+        Ok(())
+    }
+}
+
+/// A plugin that panics (in its first batch, in every batch, in `initialize`, in
+/// `close`): the batch in hand is counted as `panicked` with one ERROR naming the sink
+/// and the message, the sink goes on with the next batch, no point is left `buffered`,
+/// and the shutdown report is complete only when every point is accounted for.
+#[tokio::test]
+async fn a_panicking_plugin_costs_its_batch_and_nothing_more() {
+    for at in [
+        PanicAt::FirstBatch,
+        PanicAt::EveryBatch,
+        PanicAt::Initialize,
+        PanicAt::Close,
+    ] {
+        let (logs, _guard) = Logs::capture();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let plugin = Panicking {
+            at,
+            batches: 0,
+            seen: seen.clone(),
+        };
+        let monitor = Monitor::builder()
+            .without_config_sink()
+            .plugin(plugin)
+            .start()
+            .unwrap();
+        for round in 0..3i64 {
+            for i in 0..10 {
+                monitor.record(Point::at("m", 1).with_field("n", round * 10 + i));
+            }
+            monitor.flush().await;
+        }
+        let report = monitor.shutdown().await;
+        let sink = report.stats.sink("plugin:panicky").unwrap();
+        assert!(sink.is_settled() && report.complete, "{at:?}: {report:?}");
+        let (lost, written) = match at {
+            PanicAt::FirstBatch => (10, 20),
+            PanicAt::EveryBatch => (30, 0),
+            PanicAt::Initialize | PanicAt::Close => (0, 30),
+        };
+        assert_eq!(
+            sink.dropped.get(DropReason::Panicked),
+            lost,
+            "{at:?}: {report:?}"
+        );
+        assert_eq!(sink.written, written, "{at:?}: {report:?}");
+        assert_eq!(seen.lock().unwrap().len() as u64, written, "{at:?}");
+        let errors: Vec<_> = (logs.all().into_iter())
+            .filter(|l| l.starts_with("ERROR") && l.contains("plugin bug"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{at:?}: {:?}", logs.all());
+        assert!(errors[0].contains("plugin:panicky"), "{errors:?}");
+    }
+}
+
+/// `set_flushing_period` clamps what it is given: `Duration::MAX` no longer panics the
+/// flusher (the next flush still delivers), and `Duration::ZERO` is 1 ms.
+#[tokio::test]
+async fn extreme_flushing_periods_are_clamped() {
+    for period in [Duration::MAX, Duration::ZERO] {
+        let capture = Capture::new();
+        let monitor = Monitor::builder()
+            .without_config_sink()
+            .capture(&capture)
+            .start()
+            .unwrap();
+        monitor.set_flushing_period(period);
+        monitor.record(Point::at("m", 1).with_field("n", 1i64));
+        let report = monitor.flush().await;
+        assert!(report.complete, "{period:?}: {report:?}");
+        assert_eq!(capture.len(), 1, "{period:?}");
+        monitor.shutdown().await;
+    }
+}

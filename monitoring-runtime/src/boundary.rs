@@ -132,6 +132,9 @@ mod tests {
         let long: &'static [u8] = Box::leak(vec![b'a'; 129].into_boxed_slice());
         let max: &'static [u8] = Box::leak(vec![b'b'; 128].into_boxed_slice());
         assert_eq!(request_id(headers(long, b"x")).as_deref(), Some("x"));
-        assert_eq!(request_id(headers(max, b"x")).as_deref().map(str::len), Some(128));
+        assert_eq!(
+            request_id(headers(max, b"x")).as_deref().map(str::len),
+            Some(128)
+        );
     }
 }

@@ -304,6 +304,12 @@ impl InfluxConfig {
         self
     }
 
+    /// Whether a 1.x sink sends `CREATE DATABASE` (see [`InfluxConfig::create_database`]).
+    pub fn with_create_database(mut self, create: bool) -> Self {
+        self.create_database = create;
+        self
+    }
+
     /// Sets the 1.x retention policy.
     pub fn retention_policy(mut self, rp: impl Into<String>) -> Self {
         self.retention_policy = Some(rp.into());
@@ -426,7 +432,10 @@ impl Config {
         if self.flushing_period < 0.001 {
             return Err(Error::config(
                 "monitoring.flushing_period",
-                format!("must be at least 0.001 (1 ms), got {}", self.flushing_period),
+                format!(
+                    "must be at least 0.001 (1 ms), got {}",
+                    self.flushing_period
+                ),
             ));
         }
         seconds("request_timeout", self.request_timeout)?;
@@ -635,7 +644,10 @@ mod tests {
             assert!(e.contains("monitoring.influx.url"), "{e}");
             assert!(!e.contains("s3cr3t") && !e.contains("s3 cr3t"), "{e}");
             let shown = format!("{c:?}");
-            assert!(!shown.contains("s3cr3t") && !shown.contains("s3 cr3t"), "{shown}");
+            assert!(
+                !shown.contains("s3cr3t") && !shown.contains("s3 cr3t"),
+                "{shown}"
+            );
         }
         assert_eq!(redact_userinfo("http://a:b@h/x@y"), "http://***@h/x@y");
         assert_eq!(redact_userinfo("http://h:1/p"), "http://h:1/p");

@@ -128,10 +128,16 @@ mod tests {
         };
         let max = Duration::from_secs(u64::MAX);
         assert_eq!(p.wait(Some(max), 0), Duration::from_secs(8));
-        assert_eq!(p.wait(Some(Duration::from_secs(3)), 5), Duration::from_secs(3));
+        assert_eq!(
+            p.wait(Some(Duration::from_secs(3)), 5),
+            Duration::from_secs(3)
+        );
         for zero in [Some(Duration::ZERO), None] {
             let w = p.wait(zero, 0);
-            assert!(w >= Duration::from_millis(500) && w <= Duration::from_secs(1), "{w:?}");
+            assert!(
+                w >= Duration::from_millis(500) && w <= Duration::from_secs(1),
+                "{w:?}"
+            );
         }
         // `after` saturates instead of panicking.
         assert!(after(max) > std::time::Instant::now());

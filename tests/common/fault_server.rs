@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 #[derive(Clone, Debug)]
 pub struct Request {
     pub at: Instant,
+    pub method: String,
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub lines: Vec<String>,
@@ -44,6 +45,9 @@ pub enum Reply {
     Reset,
     /// Accept and never answer.
     BlackHole,
+    /// Answer `status` with a body of this many bytes, streamed as fast as the client
+    /// reads it (what it sent is in [`FaultServer::streamed`]).
+    HugeBody(u16, u64),
 }
 
 impl Reply {
@@ -68,6 +72,7 @@ type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
 struct State {
     requests: Vec<Request>,
     stored: Vec<String>,
+    streamed: u64,
 }
 
 /// The server; dropped with the test.
@@ -152,6 +157,11 @@ impl FaultServer {
         self.state.lock().unwrap().stored.clone()
     }
 
+    /// Bytes of `HugeBody` answers the client took before it hung up.
+    pub fn streamed(&self) -> u64 {
+        self.state.lock().unwrap().streamed
+    }
+
     pub fn stored_unique(&self) -> HashSet<String> {
         self.stored().into_iter().collect()
     }
@@ -219,6 +229,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         };
         let request = Request {
             at: Instant::now(),
+            method: request_line
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
             target: request_line
                 .split(' ')
                 .nth(1)
@@ -281,6 +296,23 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Reply::BlackHole => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
+                return;
+            }
+            Reply::HugeBody(status, total) => {
+                let head = format!("HTTP/1.1 {status} X\r\ncontent-length: {total}\r\n\r\n");
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 << 10];
+                let mut sent = 0u64;
+                while sent < total {
+                    let n = chunk.len().min((total - sent) as usize);
+                    if stream.write_all(&chunk[..n]).await.is_err() {
+                        break;
+                    }
+                    sent += n as u64;
+                    state.lock().unwrap().streamed += n as u64;
+                }
                 return;
             }
             Reply::Slow(..) => unreachable!(),

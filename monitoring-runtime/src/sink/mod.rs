@@ -174,6 +174,7 @@ impl SinkQueue {
                 dialect,
                 self.wake.clone(),
                 drops,
+                self.limits.max_bytes,
             )?);
         }
         Ok(self)
@@ -243,7 +244,7 @@ impl SinkQueue {
             st.points += payload.count();
             st.bytes += payload.bytes();
             st.items.push_back(payload);
-            if let Some(spool) = &self.spool {
+            if let Some(spool) = self.usable_spool() {
                 if st.points > self.limits.max_points || st.bytes > self.limits.max_bytes {
                     // The memory bound: to the spool rather than dropped.
                     self.spill(&mut st, spool);
@@ -280,8 +281,9 @@ impl SinkQueue {
             let past = deadline.is_some_and(|d| Instant::now() >= d);
             {
                 let mut st = self.lock();
+                self.take_returned(&mut st);
                 if past && !st.items.is_empty() {
-                    if let Some(spool) = &self.spool {
+                    if let Some(spool) = self.usable_spool() {
                         self.spill(&mut st, spool);
                         continue;
                     }
@@ -326,6 +328,48 @@ impl SinkQueue {
                 continue;
             }
             self.wake.notified().await;
+        }
+    }
+
+    /// The spool, unless its disk is failing (see `spool/`'s "A failing disk").
+    fn usable_spool(&self) -> Option<&Arc<Spool>> {
+        self.spool.as_ref().filter(|s| s.usable())
+    }
+
+    /// Puts what the spool's disk refused back in front of the memory queue (it is
+    /// older than what is there); what the memory bounds cannot keep is counted
+    /// `spool_error`.
+    fn take_returned(&self, st: &mut QueueState) {
+        let Some(spool) = &self.spool else {
+            return;
+        };
+        let returned = spool.take_returned();
+        if returned.is_empty() {
+            return;
+        }
+        for lines in returned.into_iter().rev() {
+            let payload = Payload::Lines(lines);
+            st.points += payload.count();
+            st.bytes += payload.bytes();
+            st.items.push_front(payload);
+        }
+        let mut lost = 0;
+        while st.points > self.limits.max_points || st.bytes > self.limits.max_bytes {
+            let Some(old) = st.items.pop_front() else {
+                break;
+            };
+            st.points -= old.count();
+            st.bytes -= old.bytes();
+            lost += old.count();
+        }
+        self.counters
+            .buffered
+            .store((st.points + st.in_flight) as u64, Relaxed);
+        if lost > 0 {
+            let why = "the spool could not be written and the memory bound was reached";
+            if self.count_drop_unlogged(DropReason::SpoolError, lost, why) {
+                warn_dropped(&self.name, DropReason::SpoolError, lost as u64, why);
+            }
         }
     }
 
@@ -502,7 +546,7 @@ pub(crate) struct ExportCx<'a> {
 impl ExportCx<'_> {
     /// True when what cannot be delivered now can go to the spool.
     pub(crate) fn can_spool(&self) -> bool {
-        self.queue.spool.is_some() && !self.replaying
+        self.queue.usable_spool().is_some() && !self.replaying
     }
 
     /// Sends lines `ranges` of the batch in hand, then everything queued in memory, to

@@ -26,6 +26,16 @@
 //! - **Replays.** Delivered records are forgotten when their segment is consumed; a
 //!   crash between delivering a record and forgetting it delivers it again on restart,
 //!   which InfluxDB absorbs (same series, tags and timestamp overwrite).
+//! - **A failing disk.** A record the writer cannot append (disk full, read-only,
+//!   EIO) goes back to the sink's memory queue, where the memory bounds apply (what they
+//!   cannot keep is counted `spool_error`), and the sink delivers from memory, as without
+//!   a spool, for [`DISK_RETRY`]; then the disk is tried again. While the writer is
+//!   behind, what waits for it is bounded by `max_buffered_bytes`: beyond it the newest
+//!   batch is dropped (`buffer_full`).
+//! - **Foreign files.** Files in the sink's directory that are not segments (a stray
+//!   `1.seg`, a directory, an unreadable file) are left alone with one WARN; a segment
+//!   of an unknown format version is kept, never read or deleted, with one WARN.
+//! - **Modes.** Segments are created `0600` and directories `0700` (Unix).
 //! - **One process per directory.** `spool_dir/LOCK` is locked (`flock`) for the
 //!   monitor's life; a second monitor on the same directory fails to start.
 //!
@@ -41,7 +51,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -49,6 +59,27 @@ use super::Lines;
 use crate::error::Error;
 use crate::line_protocol::Dialect;
 use crate::stats::{DropCounters, DropReason};
+
+/// How long a sink delivers from memory after a failed spool write before it tries
+/// the disk again.
+pub(crate) const DISK_RETRY: Duration = Duration::from_secs(10);
+
+/// `path` and its missing parents, created `0700` (Unix).
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+/// Options that create a file `0600` (Unix).
+fn private_file() -> std::fs::OpenOptions {
+    let mut options = File::options();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
 
 /// The spool directory, locked for this process.
 #[derive(Debug)]
@@ -65,8 +96,8 @@ impl SpoolDir {
             path: path.to_owned(),
             source,
         };
-        std::fs::create_dir_all(path).map_err(io)?;
-        let lock = File::options()
+        create_private_dir(path).map_err(io)?;
+        let lock = private_file()
             .create(true)
             .truncate(false)
             .write(true)
@@ -144,6 +175,13 @@ struct State {
     /// Bytes of all segments.
     bytes: u64,
     next_seq: u64,
+    /// Bytes handed to the writer, not yet on disk (bounded by `max_pending_bytes`).
+    pending_bytes: usize,
+    /// Records the writer could not append, on their way back to memory (their
+    /// points stay in `counters.pending` until the sink takes them).
+    returned: VecDeque<Arc<Lines>>,
+    /// The disk failed: until then the sink delivers from memory.
+    disk_failed_until: Option<Instant>,
 }
 
 /// A record read back, ready to deliver.
@@ -175,6 +213,8 @@ pub(crate) struct Spool {
     pub(crate) counters: SpoolCounters,
     drops: Arc<DropCounters>,
     spool_dir: Arc<SpoolDir>,
+    /// The most bytes waiting for the writer (`max_buffered_bytes`).
+    max_pending_bytes: usize,
 }
 
 impl std::fmt::Debug for Spool {
@@ -191,13 +231,14 @@ impl Spool {
         dialect: Dialect,
         wake: Arc<Notify>,
         drops: Arc<DropCounters>,
+        max_pending_bytes: usize,
     ) -> Result<Arc<Spool>, Error> {
         let path = dir.path.join(sink);
         let io = |source| Error::Spool {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(&path).map_err(io)?;
+        create_private_dir(&path).map_err(io)?;
         let state = recover(&path).map_err(io)?;
         let recovered = state.segments.iter().map(|s| s.points).sum::<u64>();
         let spool = Arc::new_cyclic(|weak| Spool {
@@ -213,6 +254,7 @@ impl Spool {
             counters: SpoolCounters::default(),
             drops,
             spool_dir: dir.clone(),
+            max_pending_bytes,
         });
         spool.counters.spooled.store(recovered, Relaxed);
         spool.counters.recovered.store(recovered, Relaxed);
@@ -231,9 +273,28 @@ impl Spool {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// True while new batches go to the spool.
+    /// True while new batches go to the spool (not while the disk is failing).
     pub(crate) fn is_spooling(&self) -> bool {
-        self.lock().spooling
+        let st = self.lock();
+        st.spooling && Self::disk_ok(&st)
+    }
+
+    /// False for [`DISK_RETRY`] after a failed write: deliver from memory meanwhile.
+    pub(crate) fn usable(&self) -> bool {
+        Self::disk_ok(&self.lock())
+    }
+
+    fn disk_ok(st: &State) -> bool {
+        st.disk_failed_until.is_none_or(|t| Instant::now() >= t)
+    }
+
+    /// Records the writer could not append, oldest first, for the memory queue; their
+    /// points leave `pending`.
+    pub(crate) fn take_returned(&self) -> Vec<Arc<Lines>> {
+        let returned: Vec<_> = self.lock().returned.drain(..).collect();
+        let points: usize = returned.iter().map(|l| l.len()).sum();
+        self.counters.pending.fetch_sub(points as u64, Relaxed);
+        returned
     }
 
     /// Hands lines `a..b` of `lines` to the writer; the sink spools from now on (what
@@ -243,10 +304,22 @@ impl Spool {
         if points == 0 {
             return;
         }
+        let bytes = lines.slice(a, b).len();
         {
             let mut st = self.lock();
+            if st.pending_bytes.saturating_add(bytes) > self.max_pending_bytes {
+                drop(st);
+                self.count_drop(
+                    DropReason::BufferFull,
+                    points,
+                    "the spool's writer is behind by max_buffered_bytes (a slow disk); \
+                     dropping the newest batch",
+                );
+                return;
+            }
             st.spooling = true;
             st.pending += points;
+            st.pending_bytes += bytes;
         }
         self.counters.pending.fetch_add(points, Relaxed);
         self.writer.send(writer::Job { lines, a, b });
@@ -270,7 +343,7 @@ impl Spool {
     /// True when the spool holds nothing, on disk or on its way there.
     pub(crate) fn is_empty(&self) -> bool {
         let st = self.lock();
-        st.pending == 0 && st.segments.iter().all(|s| s.points == 0)
+        st.pending == 0 && st.returned.is_empty() && st.segments.iter().all(|s| s.points == 0)
     }
 
     /// The oldest record not yet delivered (damaged ones are counted and skipped);
@@ -418,6 +491,15 @@ impl Spool {
     pub(crate) async fn close(&self, deadline: Instant) {
         let finished = self.writer.close(deadline).await;
         self.spool_dir.release();
+        // The sink's task has ended: what the disk refused can be kept nowhere now.
+        let returned: usize = self.take_returned().iter().map(|l| l.len()).sum();
+        if returned > 0 {
+            self.count_drop(
+                DropReason::SpoolError,
+                returned as u64,
+                "the spool could not be written at shutdown",
+            );
+        }
         if finished {
             return;
         }
@@ -444,7 +526,7 @@ impl Spool {
                 if let Some((_, old)) = file.take() {
                     old.sync_data()?;
                 }
-                let new = File::options()
+                let new = private_file()
                     .create(true)
                     .append(true)
                     .open(self.path(seq))?;
@@ -455,13 +537,14 @@ impl Spool {
         })();
         let mut st = self.lock();
         st.pending -= points;
-        self.counters.pending.fetch_sub(points, Relaxed);
+        st.pending_bytes = st.pending_bytes.saturating_sub(lines.len());
         let segment = st.segments.iter_mut().find(|s| s.seq == seq);
         match (written, segment) {
             (Ok(()), Some(segment)) => {
                 segment.len += bytes.len() as u64;
                 segment.points += points;
                 st.bytes += bytes.len() as u64;
+                self.counters.pending.fetch_sub(points, Relaxed);
                 self.counters.spooled.fetch_add(points, Relaxed);
                 let lost = self.enforce_bound(&mut st);
                 drop(st);
@@ -479,13 +562,41 @@ impl Spool {
                     segment.sealed = true;
                 }
                 *file = None;
-                drop(st);
                 let error = result.err().map(|e| e.to_string()).unwrap_or_default();
-                tracing::warn!(target: "monitoring", sink = %self.sink, error, "cannot write to the spool");
-                self.count_drop(DropReason::SpoolError, points, "cannot write to the spool");
+                self.give_back(&mut st, job, &error);
             }
         }
         self.wake.notify_one();
+    }
+
+    /// A record the disk refused goes back to memory, and the sink delivers from
+    /// memory for [`DISK_RETRY`] (one WARN when the disk starts failing).
+    fn give_back(&self, st: &mut State, job: &writer::Job, error: &str) {
+        let slice = job.lines.slice(job.a, job.b);
+        let ends = job.lines.ends[job.a..job.b]
+            .iter()
+            .map(|end| end - (job.lines.ends[job.b - 1] - slice.len()))
+            .collect();
+        st.returned.push_back(Arc::new(Lines {
+            body: slice.to_vec(),
+            ends,
+        }));
+        let was_ok = Self::disk_ok(st);
+        st.disk_failed_until = Some(crate::retry::after(DISK_RETRY));
+        if st.pending == 0 && st.segments.iter().all(|s| s.points == 0) {
+            // Nothing on disk to deliver first: back to memory delivery.
+            st.spooling = false;
+        }
+        if was_ok {
+            tracing::warn!(
+                target: "monitoring",
+                sink = %self.sink,
+                error,
+                "cannot write to the spool; delivering from memory (its bounds apply) and \
+                 trying the disk again in {} s",
+                DISK_RETRY.as_secs()
+            );
+        }
     }
 
     /// The segment to append to: the last one, or a new one when it is full or sealed.
@@ -538,48 +649,103 @@ impl Spool {
 
 /// The segments left in `dir` by an earlier process (all sealed), their points (those
 /// of damaged records included: they are counted as dropped when reading reaches
-/// them) and length.
+/// them) and length. Files that are not segments of this format are left alone, with
+/// one WARN; new segments are numbered past every segment-named file.
 fn recover(dir: &Path) -> std::io::Result<State> {
-    let mut seqs: Vec<u64> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            name.strip_suffix(".seg")?.parse().ok()
-        })
-        .collect();
+    let mut seqs = Vec::new();
+    let mut foreign = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        match segment_seq(&name) {
+            Some(seq) if is_file => seqs.push(seq),
+            _ => foreign.push(name),
+        }
+    }
     seqs.sort_unstable();
     let mut state = State::default();
     for seq in seqs {
-        let path = dir.join(format!("{seq:020}.seg"));
-        let mut file = File::open(&path)?;
-        let len = file.metadata()?.len();
-        let (mut offset, mut points) = (0, 0);
-        loop {
-            match segment::read_at(&mut file, offset, len)? {
-                segment::Entry::Record {
-                    points: n, next, ..
-                } => {
-                    points += u64::from(n);
-                    offset = next;
-                }
-                segment::Entry::Damaged {
-                    points: n, next, ..
-                } => {
-                    points += n;
-                    offset = next;
-                }
-                segment::Entry::End => break,
+        state.next_seq = state.next_seq.max(seq.saturating_add(1));
+        match recover_segment(&dir.join(format!("{seq:020}.seg")))? {
+            Recovered::Segment { len, points } => {
+                state.bytes += len;
+                state.segments.push_back(Segment {
+                    seq,
+                    len,
+                    points,
+                    sealed: true,
+                });
             }
+            Recovered::Foreign(why) => foreign.push(format!("{seq:020}.seg ({why})")),
         }
-        state.bytes += len;
-        state.next_seq = seq + 1;
-        state.segments.push_back(Segment {
-            seq,
-            len,
-            points,
-            sealed: true,
-        });
+    }
+    if !foreign.is_empty() {
+        foreign.truncate(8);
+        tracing::warn!(
+            target: "monitoring",
+            dir = %dir.display(),
+            files = ?foreign,
+            "files in the spool directory that are not segments of this version were left \
+             alone (move them away to silence this)"
+        );
     }
     state.spooling = !state.segments.is_empty();
     Ok(state)
+}
+
+/// The sequence number of a segment's file name: exactly 20 digits and `.seg`.
+fn segment_seq(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".seg")?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+enum Recovered {
+    Segment {
+        len: u64,
+        points: u64,
+    },
+    /// Not ours to read: unreadable, or another format version.
+    Foreign(String),
+}
+
+fn recover_segment(path: &Path) -> std::io::Result<Recovered> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) => return Ok(Recovered::Foreign(e.to_string())),
+    };
+    let len = file.metadata()?.len();
+    let mut magic = [0u8; 4];
+    if len >= 4 && std::io::Read::read_exact(&mut file, &mut magic).is_ok() {
+        let ours = &segment::MAGIC;
+        if magic[..3] == ours[..3] && magic[3] != ours[3] {
+            return Ok(Recovered::Foreign(format!(
+                "format version {}",
+                String::from_utf8_lossy(&magic[3..])
+            )));
+        }
+    }
+    let (mut offset, mut points) = (0, 0);
+    loop {
+        match segment::read_at(&mut file, offset, len) {
+            Ok(segment::Entry::Record {
+                points: n, next, ..
+            }) => {
+                points += u64::from(n);
+                offset = next;
+            }
+            Ok(segment::Entry::Damaged {
+                points: n, next, ..
+            }) => {
+                points += n;
+                offset = next;
+            }
+            Ok(segment::Entry::End) => break,
+            Err(e) => return Ok(Recovered::Foreign(e.to_string())),
+        }
+    }
+    Ok(Recovered::Segment { len, points })
 }
