@@ -153,3 +153,46 @@ fn every_request_is_stored_once_with_its_route_status_and_error_code() {
         check_stored(&influx, "actix", "luna-actix", &cases).await;
     });
 }
+
+/// The request id a client sends is bounded here too: a 400 KB `X-Request-Id` is not
+/// stored (a generated id is), and an empty `LUNA-Request-Id` does not hide a usable
+/// `X-Request-Id`. (actix's test service: its HTTP server refuses headers that large
+/// before any middleware runs.)
+#[test]
+fn client_request_ids_are_bounded_and_skipped_when_unusable() {
+    actix_web::rt::System::new().block_on(async {
+        let (monitor, capture) = common::capture_monitor();
+        let app = actix_web::test::init_service(
+            App::new()
+                .wrap(monitoring::actix::Monitoring::new())
+                .configure(app_config),
+        )
+        .await;
+        let huge = "r".repeat(400 << 10);
+        let cases = [("", huge.as_str(), None), ("", "x-id-1", Some("x-id-1"))];
+        for (luna, x, _) in &cases {
+            let request = actix_web::test::TestRequest::get()
+                .uri("/items/1")
+                .insert_header(("LUNA-Request-Id", *luna))
+                .insert_header(("X-Request-Id", *x))
+                .to_request();
+            let response = monitor
+                .scope(actix_web::test::call_service(&app, request))
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        assert!(monitor.flush().await.complete);
+        let stored = capture.series("requests");
+        assert_eq!(stored.len(), cases.len());
+        for ((_, _, expected), point) in cases.iter().zip(&stored) {
+            let Some(monitoring::FieldValue::Str(id)) = point.field("request_id") else {
+                panic!("request_id: {point:?}");
+            };
+            match expected {
+                Some(expected) => assert_eq!(id.as_ref(), *expected),
+                None => assert!(id.len() <= 64 && !id.contains("rrrr"), "{id}"),
+            }
+        }
+        monitor.shutdown().await;
+    });
+}

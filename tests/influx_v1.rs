@@ -105,3 +105,54 @@ async fn hostile_points_round_trip_through_influxdb_1() {
         sink.requests, report.stats.encode_issues
     );
 }
+
+/// A database that does not exist: by default the sink creates it at start (as
+/// Telegraf does) and every point is stored; with `create_database = false` the points
+/// are dropped as `not_found` with one ERROR that names the database and says how to
+/// create it, never as an ordinary rejection.
+#[tokio::test(flavor = "current_thread")]
+async fn a_missing_database_is_created_or_said_loudly() {
+    let influx = common::Influx1::start().await;
+    let (logs, _guard) = common::logs::Logs::capture();
+    for (create, db) in [(true, "created_by_the_sink"), (false, "never_created")] {
+        let monitor = Monitor::builder()
+            .influx(InfluxConfig::v1("127.0.0.1", influx.port, db).with_create_database(create))
+            .start()
+            .unwrap();
+        for i in 0..5i64 {
+            monitor.record(monitoring::Point::at("m", 1_000 + i).with_field("n", i));
+        }
+        let report = monitor.shutdown().await;
+        let sink = report.stats.sink("influx_v1").unwrap();
+        if create {
+            assert_eq!(sink.written, 5, "{report:?}");
+            assert_eq!(influx.count(db, "m", "n").await, 5);
+        } else {
+            assert_eq!(
+                sink.dropped.get(monitoring::DropReason::NotFound),
+                5,
+                "{report:?}"
+            );
+            assert_eq!(
+                sink.dropped.get(monitoring::DropReason::Rejected),
+                0,
+                "{report:?}"
+            );
+        }
+    }
+    let errors: Vec<_> = (logs.all().into_iter())
+        .filter(|l| l.starts_with("ERROR") && l.contains("not_found"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{:?}", logs.all());
+    assert!(
+        errors[0].contains("database \"never_created\"")
+            && errors[0].contains("CREATE DATABASE \"never_created\""),
+        "{errors:?}"
+    );
+    assert_eq!(
+        logs.count("created database \"created_by_the_sink\""),
+        1,
+        "{:?}",
+        logs.all()
+    );
+}

@@ -234,3 +234,48 @@ async fn a_route_disagreement_is_logged_once() {
         logs.all()
     );
 }
+
+/// The request id a client sends is bounded: a 400 KB `X-Request-Id` is not stored (the
+/// request gets a generated id), and an empty or non-UTF-8 `LUNA-Request-Id` does not
+/// stop the lookup before a usable `X-Request-Id`.
+#[tokio::test(flavor = "current_thread")]
+async fn client_request_ids_are_bounded_and_skipped_when_unusable() {
+    let (monitor, capture) = common::capture_monitor();
+    let huge = "r".repeat(400 << 10);
+    let cases: [(&[u8], &[u8], Option<&str>); 5] = [
+        (b"", huge.as_bytes(), None),
+        (b"", b"x-id-1", Some("x-id-1")),
+        (b"\xff\xfe", b"x-id-2", Some("x-id-2")),
+        (b"luna-id-3", b"x-id-3", Some("luna-id-3")),
+        (&[b'l'; 129], b"", None),
+    ];
+    for (i, (luna, x, _)) in cases.iter().enumerate() {
+        let mut request = http::Request::builder().uri(format!("/items/{i}"));
+        for (name, value) in [("LUNA-Request-Id", luna), ("X-Request-Id", x)] {
+            let value = http::HeaderValue::from_bytes(value).unwrap();
+            request = request.header(name, value);
+        }
+        let request = request.body(axum::body::Body::empty()).unwrap();
+        let response = monitor.scope(app().oneshot(request)).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert!(monitor.flush().await.complete);
+    assert_eq!(capture.series("requests").len(), cases.len());
+    let ids: Vec<String> = (capture.series("requests").iter())
+        .map(|p| match p.field("request_id") {
+            Some(monitoring::FieldValue::Str(id)) => id.to_string(),
+            other => panic!("request_id: {other:?}"),
+        })
+        .collect();
+    for ((_, _, expected), id) in cases.iter().zip(&ids) {
+        match expected {
+            Some(expected) => assert_eq!(id, expected),
+            // Generated: short, and none of the client's bytes.
+            None => assert!(
+                id.len() <= 64 && !id.contains("rrrr") && !id.contains("llll"),
+                "{id}"
+            ),
+        }
+    }
+    monitor.shutdown().await;
+}

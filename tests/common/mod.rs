@@ -163,6 +163,11 @@ bind-address = "127.0.0.1:{rpc}"
         let status = r.status();
         let body: Value = serde_json::from_str(&r.text().await.expect("body")).expect("json");
         assert!(status.is_success(), "query {q}: {status} {body}");
+        // InfluxDB answers 200 with the statement's error inside: a wrong query must
+        // never read as "nothing stored".
+        for result in body["results"].as_array().into_iter().flatten() {
+            assert!(result.get("error").is_none(), "query {q}: {result}");
+        }
         body
     }
 
