@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::fault_server::{FaultServer, Reply};
 use monitoring::{DropReason, Error, InfluxConfig, Monitor, Point, SinkStats};
 
 const DB: &str = "spool";
@@ -414,4 +415,147 @@ async fn the_v2_dialect_spools_and_delivers_to_victoria_metrics() {
         .map(|s| s["values"].as_array().unwrap().len())
         .sum();
     assert_eq!(samples, 5_000);
+}
+
+/// A fault server that answers 503 until `up` is set, then stores.
+async fn flaky_server(up: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> FaultServer {
+    let up = up.clone();
+    FaultServer::start(move |_, _| {
+        if up.load(std::sync::atomic::Ordering::SeqCst) {
+            Reply::ok()
+        } else {
+            Reply::status(503)
+        }
+    })
+    .await
+}
+
+fn v2_spooling(port: u16, spool: &Path) -> monitoring::MonitorBuilder {
+    Monitor::builder()
+        .influx(InfluxConfig::v2(
+            "127.0.0.1",
+            port,
+            "org",
+            "bucket",
+            "token",
+        ))
+        .spool_dir(spool)
+        .flushing_period(Duration::from_millis(50))
+        .retry(
+            Duration::from_millis(50),
+            Duration::from_millis(200),
+            Duration::from_secs(3600),
+        )
+}
+
+/// A disk that refuses writes (the segment is `/dev/full`: ENOSPC) while the database
+/// is away: the sink keeps the points in memory instead (one WARN), and when the
+/// database is back every point is written; nothing is counted `spool_error`, which
+/// only counts what memory could not keep either.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_disk_sends_the_sink_back_to_memory_and_loses_nothing() {
+    let (logs, _guard) = common::logs::Logs::capture();
+    let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = flaky_server(&up).await;
+    let spool = tempfile::tempdir().unwrap();
+    let monitor = v2_spooling(server.port(), spool.path()).start().unwrap();
+    std::os::unix::fs::symlink(
+        "/dev/full",
+        spool.path().join("influx_v2/00000000000000000000.seg"),
+    )
+    .unwrap();
+    for i in 0..200 {
+        monitor.record(point("full", i));
+    }
+    common::wait_until("a refused spool write", Duration::from_secs(30), || {
+        logs.count("cannot write to the spool") > 0
+    })
+    .await;
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    let report = monitor.flush().await;
+    let s = report.stats.sink("influx_v2").unwrap().clone();
+    assert!(report.complete, "{report:?}");
+    assert_eq!(
+        (s.written, s.dropped.total(), s.spooled),
+        (200, 0, 0),
+        "{s:?}"
+    );
+    assert_eq!(server.stored_unique().len(), 200);
+    assert_eq!(
+        logs.count("cannot write to the spool"),
+        1,
+        "{:?}",
+        logs.all()
+    );
+    monitor.shutdown().await;
+}
+
+/// What a spool directory may hold besides segments: a stray `1.seg`, a directory with
+/// a segment's name, a segment of a future format version. Start succeeds with one
+/// WARN naming them, they are never read, changed or deleted, and new segments are
+/// numbered past them. Segments are created 0600 and directories 0700.
+#[cfg(unix)]
+#[tokio::test(flavor = "current_thread")]
+async fn foreign_files_in_the_spool_are_left_alone_and_segments_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (logs, _guard) = common::logs::Logs::capture();
+    let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = flaky_server(&up).await;
+    let root = tempfile::tempdir().unwrap();
+    let future = b"MSP2 a segment of a later version".to_vec();
+    let monitor_spool = root.path().join("new-spool");
+    let sink_dir = monitor_spool.join("influx_v2");
+    std::fs::create_dir_all(sink_dir.join("00000000000000000005.seg")).unwrap();
+    std::fs::write(sink_dir.join("1.seg"), b"stray").unwrap();
+    std::fs::write(sink_dir.join("00000000000000000003.seg"), &future).unwrap();
+    let fresh_spool = root.path().join("fresh/spool");
+
+    let monitor = v2_spooling(server.port(), &monitor_spool).start().unwrap();
+    let warned: Vec<_> = (logs.all().into_iter())
+        .filter(|l| l.starts_with("WARN") && l.contains("left alone"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{:?}", logs.all());
+    for name in [
+        "1.seg",
+        "00000000000000000005.seg",
+        "00000000000000000003.seg (format version 2)",
+    ] {
+        assert!(warned[0].contains(name), "{name}: {warned:?}");
+    }
+    for i in 0..50 {
+        monitor.record(point("foreign", i));
+    }
+    common::wait_until("50 points on disk", Duration::from_secs(30), || {
+        monitor.stats().sink("influx_v2").unwrap().spooled == 50
+    })
+    .await;
+    let segment = sink_dir.join("00000000000000000006.seg");
+    let mode = std::fs::metadata(&segment).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", segment.display());
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    let report = monitor.flush().await;
+    let s = report.stats.sink("influx_v2").unwrap().clone();
+    assert!(report.complete, "{report:?}");
+    assert_eq!((s.written, s.dropped.total()), (50, 0), "{s:?}");
+    monitor.shutdown().await;
+    assert_eq!(
+        std::fs::read(sink_dir.join("00000000000000000003.seg")).unwrap(),
+        future
+    );
+    assert_eq!(std::fs::read(sink_dir.join("1.seg")).unwrap(), b"stray");
+    assert!(sink_dir.join("00000000000000000005.seg").is_dir());
+
+    // A spool directory the monitor creates is private, and so is its lock.
+    let monitor = v2_spooling(server.port(), &fresh_spool).start().unwrap();
+    for dir in [&fresh_spool, &fresh_spool.join("influx_v2")] {
+        let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+    }
+    let mode = std::fs::metadata(fresh_spool.join("LOCK"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    monitor.shutdown().await;
 }

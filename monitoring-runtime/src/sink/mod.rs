@@ -343,7 +343,19 @@ impl SinkQueue {
         let Some(spool) = &self.spool else {
             return;
         };
-        let returned = spool.take_returned();
+        let (returned, error) = spool.take_returned();
+        if let Some(error) = error {
+            self.counters
+                .set_error(format!("cannot write to the spool: {error}"));
+            tracing::warn!(
+                target: "monitoring",
+                sink = %self.name,
+                error,
+                "cannot write to the spool; delivering from memory (its bounds apply) and \
+                 trying the disk again in {} s",
+                spool::DISK_RETRY.as_secs()
+            );
+        }
         if returned.is_empty() {
             return;
         }

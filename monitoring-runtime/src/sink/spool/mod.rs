@@ -182,6 +182,8 @@ struct State {
     returned: VecDeque<Arc<Lines>>,
     /// The disk failed: until then the sink delivers from memory.
     disk_failed_until: Option<Instant>,
+    /// Why the disk failed, for the sink's WARN (taken once per failure).
+    disk_error: Option<String>,
 }
 
 /// A record read back, ready to deliver.
@@ -288,13 +290,19 @@ impl Spool {
         st.disk_failed_until.is_none_or(|t| Instant::now() >= t)
     }
 
-    /// Records the writer could not append, oldest first, for the memory queue; their
-    /// points leave `pending`.
-    pub(crate) fn take_returned(&self) -> Vec<Arc<Lines>> {
-        let returned: Vec<_> = self.lock().returned.drain(..).collect();
+    /// Records the writer could not append, oldest first, for the memory queue (their
+    /// points leave `pending`), and the disk's error when it has just started failing.
+    pub(crate) fn take_returned(&self) -> (Vec<Arc<Lines>>, Option<String>) {
+        let (returned, error) = {
+            let mut st = self.lock();
+            (
+                st.returned.drain(..).collect::<Vec<_>>(),
+                st.disk_error.take(),
+            )
+        };
         let points: usize = returned.iter().map(|l| l.len()).sum();
         self.counters.pending.fetch_sub(points as u64, Relaxed);
-        returned
+        (returned, error)
     }
 
     /// Hands lines `a..b` of `lines` to the writer; the sink spools from now on (what
@@ -492,7 +500,7 @@ impl Spool {
         let finished = self.writer.close(deadline).await;
         self.spool_dir.release();
         // The sink's task has ended: what the disk refused can be kept nowhere now.
-        let returned: usize = self.take_returned().iter().map(|l| l.len()).sum();
+        let returned: usize = self.take_returned().0.iter().map(|l| l.len()).sum();
         if returned > 0 {
             self.count_drop(
                 DropReason::SpoolError,
@@ -570,7 +578,8 @@ impl Spool {
     }
 
     /// A record the disk refused goes back to memory, and the sink delivers from
-    /// memory for [`DISK_RETRY`] (one WARN when the disk starts failing).
+    /// memory for [`DISK_RETRY`] (the sink's task logs one WARN when the disk starts
+    /// failing).
     fn give_back(&self, st: &mut State, job: &writer::Job, error: &str) {
         let slice = job.lines.slice(job.a, job.b);
         let ends = job.lines.ends[job.a..job.b]
@@ -588,14 +597,7 @@ impl Spool {
             st.spooling = false;
         }
         if was_ok {
-            tracing::warn!(
-                target: "monitoring",
-                sink = %self.sink,
-                error,
-                "cannot write to the spool; delivering from memory (its bounds apply) and \
-                 trying the disk again in {} s",
-                DISK_RETRY.as_secs()
-            );
+            st.disk_error = Some(error.to_owned());
         }
     }
 
@@ -654,19 +656,27 @@ impl Spool {
 fn recover(dir: &Path) -> std::io::Result<State> {
     let mut seqs = Vec::new();
     let mut foreign = Vec::new();
+    let mut next_seq = 0u64;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        match segment_seq(&name) {
+        let seq = segment_seq(&name);
+        if let Some(seq) = seq {
+            // Never written over, whatever it is.
+            next_seq = next_seq.max(seq.saturating_add(1));
+        }
+        match seq {
             Some(seq) if is_file => seqs.push(seq),
             _ => foreign.push(name),
         }
     }
     seqs.sort_unstable();
-    let mut state = State::default();
+    let mut state = State {
+        next_seq,
+        ..State::default()
+    };
     for seq in seqs {
-        state.next_seq = state.next_seq.max(seq.saturating_add(1));
         match recover_segment(&dir.join(format!("{seq:020}.seg")))? {
             Recovered::Segment { len, points } => {
                 state.bytes += len;
