@@ -404,6 +404,12 @@ async fn serve(config: Option<Config>, addr: SocketAddr) {
 
 #[tokio::main]
 async fn main() {
+    // The library's own logs (start line, warnings, errors) on stderr; line protocol,
+    // when it goes to stdout, stays alone there.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .init();
     let mut args = std::env::args().skip(1);
     let mut config = None;
     let mut demo_mode = false;

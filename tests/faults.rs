@@ -541,6 +541,7 @@ async fn a_missing_bucket_is_an_error_naming_it() {
     monitor.flush().await;
     record(&monitor, 10, 10);
     let report = monitor.shutdown().await;
+    common::assert_truthful(&report);
     let sink = report.stats.sink("influx_v2").unwrap();
     assert_eq!(sink.dropped.get(DropReason::NotFound), 20, "{report:?}");
     assert_eq!((sink.written, sink.retries), (0, 0), "{report:?}");
@@ -553,4 +554,38 @@ async fn a_missing_bucket_is_an_error_naming_it() {
             && errors[0].contains("influx bucket create"),
         "{errors:?}"
     );
+}
+
+/// `create_database` with a user who may not create databases: one WARN saying so,
+/// and the writes go on as before.
+#[tokio::test]
+async fn a_refused_create_database_is_one_warning_and_nothing_else() {
+    let (logs, _guard) = Logs::capture();
+    let server = FaultServer::start(|r, _| {
+        if r.target.starts_with("/query") {
+            Reply::Status(403, vec![], r#"{"error":"requires admin privilege"}"#.into())
+        } else {
+            Reply::ok()
+        }
+    })
+    .await;
+    let monitor = builder(1, server.port())
+        .influx(influx(1, server.port()).with_create_database(true))
+        .start()
+        .unwrap();
+    record(&monitor, 0, 10);
+    let report = monitor.shutdown().await;
+    common::assert_truthful(&report);
+    assert!(report.complete, "{report:?}");
+    assert_eq!(report.stats.sink("influx_v1").unwrap().written, 10);
+    let creates: Vec<_> = (server.requests().into_iter())
+        .filter(|r| r.target.starts_with("/query"))
+        .collect();
+    assert_eq!(creates.len(), 1, "{creates:?}");
+    assert!(creates[0].target.contains("CREATE+DATABASE") || creates[0].target.contains("CREATE%20DATABASE"), "{creates:?}");
+    let warned: Vec<_> = (logs.all().into_iter())
+        .filter(|l| l.starts_with("WARN") && l.contains("could not create"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{:?}", logs.all());
+    assert!(warned[0].contains("requires admin privilege") && !warned[0].contains(PASSWORD), "{warned:?}");
 }

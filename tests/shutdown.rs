@@ -41,6 +41,7 @@ async fn shut_down(monitor: &Monitor, timeout: Duration) -> FlushReport {
     let took = started.elapsed();
     eprintln!("shutdown took {took:?} (timeout {timeout:?}): {report:?}");
     assert!(took <= timeout + LATE, "took {took:?}, timeout {timeout:?}");
+    common::assert_truthful(&report);
     let stats = &report.stats;
     for sink in &stats.sinks {
         assert_eq!(sink.buffered, 0, "{report:?}");

@@ -313,6 +313,16 @@ pub async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> b
     }
 }
 
+/// The shutdown report tells the truth: `complete` only when every sink is settled
+/// (`received + recovered = written + dropped + spooled`, nothing buffered).
+pub fn assert_truthful(report: &monitoring::FlushReport) {
+    if report.complete {
+        for sink in &report.stats.sinks {
+            assert!(sink.is_settled(), "complete, yet {sink:?}");
+        }
+    }
+}
+
 /// A monitor writing only to an in-memory capture, flushing every 20 ms.
 pub fn capture_monitor() -> (monitoring::Monitor, monitoring::Capture) {
     let capture = monitoring::Capture::new();

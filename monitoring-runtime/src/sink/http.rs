@@ -69,12 +69,7 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 /// One WARN at start when a token or password would travel in clear text: plain
 /// `http` to a host other than loopback.
 fn warn_plain_http(target: &Target) {
-    let secret = match &target.auth {
-        Auth::None => false,
-        Auth::Token(token) => !token.is_empty(),
-        Auth::Basic(..) => true,
-    };
-    if secret && target.url.scheme() == "http" && !is_loopback(&target.url) {
+    if secret_in_clear(&target.auth, &target.url) {
         tracing::warn!(
             target: "monitoring",
             sink = target.name,
@@ -83,6 +78,17 @@ fn warn_plain_http(target: &Target) {
              path can read them; use https (use_ssl = true, or an https url)"
         );
     }
+}
+
+/// True when `auth` carries a secret that would go over plain `http` to `url`'s host
+/// and that host is not loopback.
+fn secret_in_clear(auth: &Auth, url: &reqwest::Url) -> bool {
+    let secret = match auth {
+        Auth::None => false,
+        Auth::Token(token) => !token.is_empty(),
+        Auth::Basic(..) => true,
+    };
+    secret && url.scheme() == "http" && !is_loopback(url)
 }
 
 pub(crate) struct HttpExporter {
@@ -442,7 +448,24 @@ fn describe(error: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback;
+    use super::{is_loopback, secret_in_clear, Auth};
+    use crate::config::Secret;
+
+    #[test]
+    fn secrets_in_clear_text_to_remote_hosts_are_found() {
+        let token = || Auth::Token(Secret::new("t"));
+        let basic = || Auth::Basic("u".into(), Secret::default());
+        for (auth, url, expected) in [
+            (token(), "http://influx.example.com:8086/api/v2/write", true),
+            (basic(), "http://10.0.0.5:8086/write", true),
+            (token(), "https://influx.example.com:8086/api/v2/write", false),
+            (token(), "http://127.0.0.1:8086/api/v2/write", false),
+            (Auth::None, "http://influx.example.com:8086/write", false),
+            (Auth::Token(Secret::default()), "http://influx.example.com/", false),
+        ] {
+            assert_eq!(secret_in_clear(&auth, &url.parse().unwrap()), expected, "{url}");
+        }
+    }
 
     #[test]
     fn loopback_hosts_are_recognised() {
