@@ -563,7 +563,11 @@ async fn a_refused_create_database_is_one_warning_and_nothing_else() {
     let (logs, _guard) = Logs::capture();
     let server = FaultServer::start(|r, _| {
         if r.target.starts_with("/query") {
-            Reply::Status(403, vec![], r#"{"error":"requires admin privilege"}"#.into())
+            Reply::Status(
+                403,
+                vec![],
+                r#"{"error":"requires admin privilege"}"#.into(),
+            )
         } else {
             Reply::ok()
         }
@@ -582,10 +586,17 @@ async fn a_refused_create_database_is_one_warning_and_nothing_else() {
         .filter(|r| r.target.starts_with("/query"))
         .collect();
     assert_eq!(creates.len(), 1, "{creates:?}");
-    assert!(creates[0].target.contains("CREATE+DATABASE") || creates[0].target.contains("CREATE%20DATABASE"), "{creates:?}");
+    assert!(
+        creates[0].target.contains("CREATE+DATABASE")
+            || creates[0].target.contains("CREATE%20DATABASE"),
+        "{creates:?}"
+    );
     let warned: Vec<_> = (logs.all().into_iter())
         .filter(|l| l.starts_with("WARN") && l.contains("could not create"))
         .collect();
     assert_eq!(warned.len(), 1, "{:?}", logs.all());
-    assert!(warned[0].contains("requires admin privilege") && !warned[0].contains(PASSWORD), "{warned:?}");
+    assert!(
+        warned[0].contains("requires admin privilege") && !warned[0].contains(PASSWORD),
+        "{warned:?}"
+    );
 }

@@ -458,12 +458,24 @@ mod tests {
         for (auth, url, expected) in [
             (token(), "http://influx.example.com:8086/api/v2/write", true),
             (basic(), "http://10.0.0.5:8086/write", true),
-            (token(), "https://influx.example.com:8086/api/v2/write", false),
+            (
+                token(),
+                "https://influx.example.com:8086/api/v2/write",
+                false,
+            ),
             (token(), "http://127.0.0.1:8086/api/v2/write", false),
             (Auth::None, "http://influx.example.com:8086/write", false),
-            (Auth::Token(Secret::default()), "http://influx.example.com/", false),
+            (
+                Auth::Token(Secret::default()),
+                "http://influx.example.com/",
+                false,
+            ),
         ] {
-            assert_eq!(secret_in_clear(&auth, &url.parse().unwrap()), expected, "{url}");
+            assert_eq!(
+                secret_in_clear(&auth, &url.parse().unwrap()),
+                expected,
+                "{url}"
+            );
         }
     }
 

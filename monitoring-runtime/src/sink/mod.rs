@@ -231,7 +231,7 @@ impl SinkQueue {
             self.drop_points(DropReason::Panicked, payload.count(), why);
             return;
         }
-        let mut dropped = 0;
+        let dropped;
         {
             let mut st = self.lock();
             if let Some(spool) = self.spool.as_ref().filter(|s| s.is_spooling()) {
@@ -250,17 +250,7 @@ impl SinkQueue {
                     self.spill(&mut st, spool);
                 }
             }
-            while st.points > self.limits.max_points || st.bytes > self.limits.max_bytes {
-                let Some(old) = st.items.pop_front() else {
-                    break;
-                };
-                st.points -= old.count();
-                st.bytes -= old.bytes();
-                dropped += old.count();
-            }
-            self.counters
-                .buffered
-                .store((st.points + st.in_flight) as u64, Relaxed);
+            dropped = self.drop_over_bounds(&mut st);
         }
         if dropped > 0 {
             self.drop_points(
@@ -365,24 +355,31 @@ impl SinkQueue {
             st.bytes += payload.bytes();
             st.items.push_front(payload);
         }
-        let mut lost = 0;
-        while st.points > self.limits.max_points || st.bytes > self.limits.max_bytes {
-            let Some(old) = st.items.pop_front() else {
-                break;
-            };
-            st.points -= old.count();
-            st.bytes -= old.bytes();
-            lost += old.count();
-        }
-        self.counters
-            .buffered
-            .store((st.points + st.in_flight) as u64, Relaxed);
+        let lost = self.drop_over_bounds(st);
         if lost > 0 {
             let why = "the spool could not be written and the memory bound was reached";
             if self.count_drop_unlogged(DropReason::SpoolError, lost, why) {
                 warn_dropped(&self.name, DropReason::SpoolError, lost as u64, why);
             }
         }
+    }
+
+    /// Drops the oldest batches while the queue is over its bounds (the caller counts
+    /// them); returns their points.
+    fn drop_over_bounds(&self, st: &mut QueueState) -> usize {
+        let mut dropped = 0;
+        while st.points > self.limits.max_points || st.bytes > self.limits.max_bytes {
+            let Some(old) = st.items.pop_front() else {
+                break;
+            };
+            st.points -= old.count();
+            st.bytes -= old.bytes();
+            dropped += old.count();
+        }
+        self.counters
+            .buffered
+            .store((st.points + st.in_flight) as u64, Relaxed);
+        dropped
     }
 
     /// Moves everything queued in memory to the spool, oldest first, and switches the
@@ -767,7 +764,7 @@ type Starter = Box<dyn FnOnce(&Handle, Arc<SinkQueue>) -> JoinHandle<()> + Send>
 
 /// A sink to start.
 pub(crate) enum SinkSpec {
-    Http(http::HttpExporter),
+    Http(Box<http::HttpExporter>),
     Lines(line_writer::LineWriter),
     Capture(Capture),
     Plugin { name: String, start: Starter },
@@ -786,7 +783,7 @@ impl SinkSpec {
                 } else {
                     influx_v2::target(config, influx)?
                 };
-                SinkSpec::Http(http::HttpExporter::new(config, target)?)
+                SinkSpec::Http(Box::new(http::HttpExporter::new(config, target)?))
             }
             StorageType::Stdout => SinkSpec::Lines(line_writer::LineWriter::stdout()),
             StorageType::File => SinkSpec::Lines(line_writer::LineWriter::file(
@@ -827,7 +824,7 @@ impl SinkSpec {
                 let q = SinkQueue::new(exporter.name().to_owned(), Wants::Lines(dialect), limits)
                     .with_spool(spool, dialect)?;
                 let q = Arc::new(q);
-                (q.clone(), rt.spawn(run(q, exporter)))
+                (q.clone(), rt.spawn(run(q, *exporter)))
             }
             SinkSpec::Lines(writer) => {
                 let q = queue(writer.name(), Wants::Lines(Dialect::V2));
