@@ -33,7 +33,7 @@ token = "very-secret-token"
 #[test]
 fn good_toml_loads_with_defaults() {
     let f = file(".toml", GOOD_TOML);
-    let c = Config::load(f.path()).unwrap();
+    let c = Config::load_with_env(f.path(), |_| None).unwrap();
     assert_eq!(c.flushing_period, 2.5);
     assert_eq!(c.batch_size, 5000);
     assert_eq!(c.gzip_level, None);
@@ -50,7 +50,7 @@ fn good_json_loads() {
         ".json",
         r#"{"monitoring": {"storage_type": "influx", "influx": {"version": 1, "database": "luna", "username": "u", "password": "p4ss"}}}"#,
     );
-    let c = Config::load(f.path()).unwrap();
+    let c = Config::load_with_env(f.path(), |_| None).unwrap();
     let influx = c.influx.as_ref().unwrap();
     assert_eq!((influx.version, influx.database.as_str()), (1, "luna"));
     assert!(!format!("{c:?}").contains("p4ss"));
@@ -194,14 +194,31 @@ fn unreadable_file_is_a_clear_error() {
     );
 }
 
+/// The three environment overrides, read through an injected lookup: no test of this
+/// binary touches the process environment, and a developer's exported variables
+/// change nothing here.
 #[test]
 fn env_overrides_secrets() {
-    // The only test in this binary touching these variables.
-    std::env::set_var("MONITORING_INFLUX_TOKEN", "from-env");
+    let env = |name: &str| match name {
+        "MONITORING_INFLUX_TOKEN" => Some("token-from-env".to_owned()),
+        "MONITORING_INFLUX_USERNAME" => Some("user-from-env".to_owned()),
+        "MONITORING_INFLUX_PASSWORD" => Some("password-from-env".to_owned()),
+        _ => None,
+    };
     let f = file(".toml", GOOD_TOML);
-    let c = Config::load(f.path()).unwrap();
-    std::env::remove_var("MONITORING_INFLUX_TOKEN");
-    assert_eq!(c.influx.unwrap().token.expose(), "from-env");
+    let c = Config::load_with_env(f.path(), env).unwrap();
+    let influx = c.influx.as_ref().unwrap();
+    assert_eq!(influx.token.expose(), "token-from-env");
+    assert_eq!(influx.username.as_deref(), Some("user-from-env"));
+    assert_eq!(influx.password.expose(), "password-from-env");
+    // Without them, the file's values.
+    let c = Config::load_with_env(f.path(), |_| None).unwrap();
+    let influx = c.influx.as_ref().unwrap();
+    assert_eq!(influx.token.expose(), "very-secret-token");
+    assert_eq!(
+        (influx.username.as_deref(), influx.password.is_empty()),
+        (None, true)
+    );
 }
 
 #[test]
@@ -226,4 +243,45 @@ fn the_sample_configs_load() {
             "{file}"
         );
     }
+}
+
+/// Every default of the README's configuration tables, from an empty section.
+#[test]
+fn every_default_is_the_documented_one() {
+    let c = Config::from_toml_str("[monitoring]\n[monitoring.influx]\n").unwrap();
+    assert!(c.send_data_for_monitoring);
+    assert_eq!(c.storage_type, None);
+    assert_eq!(c.effective_storage_type(), StorageType::Influx);
+    assert_eq!(c.service, None);
+    assert_eq!(c.flushing_period, 1.0);
+    assert!(!c.use_ssl);
+    assert_eq!(c.batch_size, 5000);
+    assert_eq!(c.queue_capacity, 65_536);
+    assert_eq!(c.max_buffered_points, 500_000);
+    assert_eq!(c.max_buffered_bytes, 268_435_456);
+    assert_eq!(c.gzip_level, None);
+    assert_eq!(c.request_timeout, 10.0);
+    assert_eq!(c.retry_initial_delay, 1.0);
+    assert_eq!(c.retry_max_delay, 30.0);
+    assert_eq!(c.max_retry_time, 180.0);
+    assert_eq!(c.shutdown_timeout, 10.0);
+    assert_eq!(
+        (c.file.as_ref(), c.ca_cert.as_ref(), c.spool_dir.as_ref()),
+        (None, None, None)
+    );
+    assert_eq!(c.max_spool_bytes, 1_073_741_824);
+    let i = c.influx.unwrap();
+    assert_eq!(i.version, 2);
+    assert_eq!(i.url, None);
+    assert_eq!((i.host.as_str(), i.port), ("127.0.0.1", 8086));
+    assert_eq!((i.organization.as_str(), i.bucket.as_str()), ("", ""));
+    assert!(i.token.is_empty() && i.password.is_empty());
+    assert_eq!(
+        (i.database.as_str(), i.retention_policy, i.username),
+        ("", None, None)
+    );
+    assert!(i.create_database);
+    // Without an influx table: stdout.
+    let c = Config::from_toml_str("[monitoring]\n").unwrap();
+    assert_eq!(c.effective_storage_type(), StorageType::Stdout);
 }

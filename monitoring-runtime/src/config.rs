@@ -331,6 +331,16 @@ impl Config {
     /// Loads the `monitoring` section of a `.toml` or `.json` file (other sections are
     /// ignored), applies the environment overrides and validates it.
     pub fn load(path: impl AsRef<Path>) -> Result<Config, Error> {
+        Config::load_with_env(path, |name| std::env::var(name).ok())
+    }
+
+    /// [`Config::load`] with the environment overrides read through `env` (a variable's
+    /// name to its value) instead of the process environment: for tests, and for
+    /// services that take their secrets from elsewhere.
+    pub fn load_with_env(
+        path: impl AsRef<Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, Error> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {
             path: path.to_owned(),
@@ -351,7 +361,7 @@ impl Config {
             );
         }
         let mut config = section.unwrap_or_default();
-        config.apply_env();
+        config.apply_env_from(env);
         config.validate()?;
         Ok(config)
     }
@@ -389,9 +399,13 @@ impl Config {
     /// Applies `MONITORING_INFLUX_TOKEN`, `MONITORING_INFLUX_USERNAME` and
     /// `MONITORING_INFLUX_PASSWORD`, so that secrets need not live in files.
     pub fn apply_env(&mut self) {
-        let token = std::env::var("MONITORING_INFLUX_TOKEN").ok();
-        let user = std::env::var("MONITORING_INFLUX_USERNAME").ok();
-        let password = std::env::var("MONITORING_INFLUX_PASSWORD").ok();
+        self.apply_env_from(|name| std::env::var(name).ok());
+    }
+
+    fn apply_env_from(&mut self, env: impl Fn(&str) -> Option<String>) {
+        let token = env("MONITORING_INFLUX_TOKEN");
+        let user = env("MONITORING_INFLUX_USERNAME");
+        let password = env("MONITORING_INFLUX_PASSWORD");
         if token.is_none() && user.is_none() && password.is_none() {
             return;
         }
