@@ -380,3 +380,38 @@ async fn extreme_flushing_periods_are_clamped() {
         monitor.shutdown().await;
     }
 }
+
+/// The request path's queue: beyond `queue_capacity` points between two flushes, the
+/// newest are refused (the request path never waits) and counted as `queue_full`; the
+/// ones it holds are delivered.
+#[tokio::test]
+async fn a_full_queue_refuses_the_newest_points() {
+    let capture = Capture::new();
+    let monitor = Monitor::builder()
+        .without_config_sink()
+        .capture(&capture)
+        // No flush before the test asks for one: neither the period nor a full batch.
+        .flushing_period(Duration::from_secs(3600))
+        .batch_size(1000)
+        .queue_capacity(10)
+        .start()
+        .unwrap();
+    for n in 0..15i64 {
+        monitor.record(Point::at("m", 1).with_field("n", n));
+    }
+    assert_eq!(monitor.stats().dropped.get(DropReason::QueueFull), 5);
+    let report = monitor.flush().await;
+    assert!(report.complete, "{report:?}");
+    let kept: Vec<_> = (capture.series("m").iter())
+        .map(|p| p.field("n").cloned())
+        .collect();
+    let first_ten: Vec<_> = (0..10i64)
+        .map(|n| Some(monitoring::FieldValue::Int(n)))
+        .collect();
+    assert_eq!(kept, first_ten);
+    assert_eq!(
+        (report.stats.recorded, report.stats.dropped.total()),
+        (15, 5)
+    );
+    monitor.shutdown().await;
+}

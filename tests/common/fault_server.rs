@@ -45,6 +45,8 @@ pub enum Reply {
     Reset,
     /// Accept and never answer.
     BlackHole,
+    /// Answer as the inner reply once the gate is open (checked every 10 ms).
+    Gated(Arc<std::sync::atomic::AtomicBool>, Box<Reply>),
     /// Answer `status` with a body of this many bytes, streamed as fast as the client
     /// reads it (what it sent is in [`FaultServer::streamed`]).
     HugeBody(u16, u64),
@@ -248,9 +250,20 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             st.requests.len() - 1
         };
         let mut reply = handler(&request, index);
-        while let Reply::Slow(delay, inner) = reply {
-            tokio::time::sleep(delay).await;
-            reply = *inner;
+        loop {
+            reply = match reply {
+                Reply::Slow(delay, inner) => {
+                    tokio::time::sleep(delay).await;
+                    *inner
+                }
+                Reply::Gated(open, inner) => {
+                    while !open.load(std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    *inner
+                }
+                other => break reply = other,
+            };
         }
         let (status, extra, body) = match reply {
             Reply::Status(code, extra, body) => {
@@ -315,7 +328,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 return;
             }
-            Reply::Slow(..) => unreachable!(),
+            Reply::Slow(..) | Reply::Gated(..) => unreachable!(),
         };
         let mut response = format!(
             "HTTP/1.1 {status} X\r\ncontent-length: {}\r\ncontent-type: application/json\r\n",
