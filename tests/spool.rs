@@ -559,3 +559,106 @@ async fn foreign_files_in_the_spool_are_left_alone_and_segments_are_private() {
     assert_eq!(mode & 0o777, 0o600);
     monitor.shutdown().await;
 }
+
+/// A spooled batch is kept past `max_retry_time` (0.3 s here, an outage of several
+/// times that), and the spool is delivered oldest first: a marker point written once
+/// per batch at the same series, tags and time keeps the value of the last write, so
+/// InfluxDB ends up holding the newest batch's marker only if the batches arrived in
+/// the order they were recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spool_outlives_max_retry_time_and_delivers_oldest_first() {
+    let mut influx = common::Influx1::start().await;
+    influx.create_db(DB).await;
+    let spool = tempfile::tempdir().unwrap();
+    let monitor = builder(influx.port, spool.path())
+        .retry(
+            Duration::from_millis(50),
+            Duration::from_millis(100),
+            Duration::from_millis(300),
+        )
+        .start()
+        .unwrap();
+    influx.kill();
+    let outage = std::time::Instant::now();
+    for batch in 0..20u64 {
+        for i in 0..10 {
+            monitor.record(point("ordered", batch * 10 + i));
+        }
+        monitor.record(Point::at("marker", BASE_NS).with_field("batch", batch as i64));
+        wait_spooled(&monitor, (batch + 1) * 11).await;
+    }
+    // Several times max_retry_time, with retries going on.
+    common::wait_until("an outage of 1.5 s", Duration::from_secs(30), || {
+        outage.elapsed() > Duration::from_millis(1500) && sink(&monitor).retries > 5
+    })
+    .await;
+    influx.restart().await;
+    wait_stored(&influx, "ordered", 200).await;
+    let report = monitor.shutdown().await;
+    common::assert_truthful(&report);
+    let s = report.stats.sink("influx_v1").unwrap().clone();
+    assert_eq!(report.dropped().total(), 0, "{report:?}");
+    assert_eq!((s.written, s.spooled), (220, 0), "{s:?}");
+    let marker = influx.query(DB, "SELECT batch FROM marker").await;
+    let values = &marker["results"][0]["series"][0]["values"];
+    assert_eq!(values.as_array().map(Vec::len), Some(1), "{marker}");
+    assert_eq!(
+        values[0][1], 19,
+        "the last batch recorded was the last delivered"
+    );
+}
+
+/// The spool's bound: an outage that spools more than `max_spool_bytes` (1 MiB) drops
+/// its oldest segments (`spool_full`), and what InfluxDB has once it is back is every
+/// point but one run of the oldest (after the record being delivered).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spool_over_its_bound_drops_its_oldest_points_as_one_run() {
+    let mut influx = common::Influx1::start().await;
+    influx.create_db(DB).await;
+    let spool = tempfile::tempdir().unwrap();
+    let monitor = builder(influx.port, spool.path())
+        .max_spool_bytes(1 << 20)
+        .batch_size(1000)
+        .start()
+        .unwrap();
+    influx.kill();
+    const N: u64 = 40_000;
+    for batch in 0..N / 1000 {
+        for i in 0..1000 {
+            monitor.record(point("bounded", batch * 1000 + i));
+        }
+        common::wait_until("the batch handed over", Duration::from_secs(30), || {
+            sink(&monitor).received == (batch + 1) * 1000
+        })
+        .await;
+    }
+    common::wait_until(
+        "everything on disk or dropped",
+        Duration::from_secs(30),
+        || {
+            let s = sink(&monitor);
+            s.buffered == 0 && s.spooled + s.dropped.total() == N
+        },
+    )
+    .await;
+    let full = sink(&monitor).dropped.get(DropReason::SpoolFull);
+    assert!(full > 0, "{:?}", sink(&monitor));
+    influx.restart().await;
+    wait_stored(&influx, "bounded", N - full).await;
+    let report = monitor.shutdown().await;
+    common::assert_truthful(&report);
+    assert_eq!(report.dropped().total(), full, "{report:?}");
+    let rows = influx.select(DB, "SELECT seq FROM bounded").await;
+    let mut stored: Vec<u64> = rows.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    stored.sort_unstable();
+    let missing: Vec<u64> = (0..N)
+        .filter(|n| stored.binary_search(n).is_err())
+        .collect();
+    assert_eq!(missing.len() as u64, full);
+    let (first, last) = (missing[0], missing[missing.len() - 1]);
+    assert_eq!(last - first + 1, full, "one run: {first}..={last}");
+    // The oldest went, but for the first record: it was being delivered (retried)
+    // when the bound was reached, and a record in delivery stays, like a batch in
+    // flight in memory.
+    assert!(first > 0 && first <= 1000, "one run: {first}..={last}");
+}
