@@ -256,6 +256,7 @@ async fn basic_auth_for_1x_and_no_secret_in_any_output() {
 
 #[tokio::test]
 async fn connection_refused_then_the_database_comes_back() {
+    let (logs, _guard) = Logs::capture();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener); // nothing listens: connection refused
@@ -285,6 +286,14 @@ async fn connection_refused_then_the_database_comes_back() {
     assert_eq!(report.stats.sinks[0].written, 300);
     assert_eq!(report.dropped().total(), 0);
     assert_eq!(server.stored_unique().len(), 300);
+    // The outage is logged once when it starts and once when it ends.
+    assert_eq!(logs.count("retrying with backoff"), 1, "{:?}", logs.all());
+    assert_eq!(
+        logs.count("monitoring sink recovered"),
+        1,
+        "{:?}",
+        logs.all()
+    );
 }
 
 #[tokio::test]

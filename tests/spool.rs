@@ -276,10 +276,23 @@ async fn a_killed_process_loses_at_most_its_last_flushing_period() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // "<sequence> <unix ms>" every 20 points, as the child records them.
+    // "<sequence> <unix ms>" every 20 points, as the child records them; read on a
+    // thread of its own so that a child that stops printing fails the test in 60 s.
     let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
     let mut reports = Vec::new();
-    for line in stdout.lines() {
+    loop {
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            panic!("the child stopped reporting after {} lines", reports.len());
+        };
         let line = line.unwrap();
         let Some((i, ms)) = line.split_once(' ') else {
             continue;
@@ -324,6 +337,14 @@ async fn a_killed_process_loses_at_most_its_last_flushing_period() {
         "lost points recorded well before the kill: {missing:?}"
     );
     let last = reports.last().unwrap().0;
+    // What was lost is at most what was recorded in that last window (the child records
+    // one point a millisecond and reports every 20).
+    let lost = (last + 1).saturating_sub(stored.len() as u64);
+    assert!(
+        lost <= last - safe + 20,
+        "lost {lost}, recorded after the safe point {}",
+        last - safe
+    );
     eprintln!(
         "killed after recording at least {} points; {} delivered after restart ({} recovered \
          from the spool); lost: at most {} (recorded within the last flushing period)",
