@@ -121,9 +121,20 @@ async fn every_point_carries_service() {
         })
         .await;
     monitor.shutdown().await;
-    // No service configured: the executable's name.
-    let exe = std::env::current_exe().unwrap();
-    let name = exe.file_stem().unwrap().to_str().unwrap();
+    // No service configured: the executable's name, which cargo makes
+    // `<test crate>-<16 hex digits>`.
+    let name = match capture.series("licensing")[0].tag("service") {
+        Some(TagValue::Text(name)) => name.to_string(),
+        other => panic!("service: {other:?}"),
+    };
+    let hash = name
+        .strip_prefix(concat!(env!("CARGO_CRATE_NAME"), "-"))
+        .unwrap_or_default();
+    assert!(
+        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{name}"
+    );
+    let name = name.as_str();
     for series in ["usages_statistic", "licensing", "custom"] {
         let points = capture.series(series);
         assert_eq!(points.len(), 1, "{series}");

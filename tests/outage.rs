@@ -43,12 +43,17 @@ async fn an_outage_that_fits_the_buffer_loses_nothing() {
             n as u64
         })
     };
-    tokio::time::sleep(ms(1000)).await;
+    // Some points written before the outage, then an outage of several retries.
+    common::wait_until(
+        "points written before the outage",
+        Duration::from_secs(60),
+        || monitor.stats().sinks[0].written >= 2000,
+    )
+    .await;
     influx.kill();
     let down = monitor.stats();
-    tokio::time::sleep(ms(3000)).await;
     common::wait_until("the sink meets the outage", Duration::from_secs(60), || {
-        monitor.stats().sinks[0].retries > 0
+        monitor.stats().sinks[0].retries >= 4
     })
     .await;
     let during = monitor.stats();
@@ -88,7 +93,11 @@ async fn an_outage_beyond_the_buffer_drops_the_oldest_and_counts_them_exactly() 
     for n in 0..10_000i64 {
         monitor.record(Point::at("stream", 1_000_000 + n).with_field("n", n));
         if n % 500 == 499 {
-            tokio::time::sleep(ms(60)).await; // the flusher hands each batch over
+            // The flusher hands each batch over before the next is recorded.
+            common::wait_until("a batch handed over", Duration::from_secs(30), || {
+                monitor.stats().sinks[0].received == n as u64 + 1
+            })
+            .await;
         }
     }
     common::wait_until(

@@ -27,9 +27,22 @@ async fn the_file_sink_appends_exact_line_protocol() {
     let report = monitor.shutdown().await;
     assert!(report.complete);
     assert_eq!(report.stats.sink("file").unwrap().written, 2);
-    // No service configured: every point carries the executable's name.
-    let exe = std::env::current_exe().unwrap();
-    let service = exe.file_stem().unwrap().to_str().unwrap();
+    // No service configured: every point carries the executable's name, which cargo
+    // makes `<test crate>-<16 hex digits>`.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let service = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split("service=")
+        .nth(1)
+        .unwrap();
+    let service = service.split([' ', ',']).next().unwrap().to_owned();
+    let hash = service.strip_prefix("sinks-").unwrap_or_default();
+    assert!(
+        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{service}"
+    );
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         format!(
