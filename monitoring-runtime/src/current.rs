@@ -77,7 +77,8 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Monitor>) -> R) -> R {
 }
 
 /// The thread's copy of the global monitor, refreshed when the global has changed.
-#[inline]
+/// Always in line, for the reason `RecordQueue::push_with` gives.
+#[inline(always)]
 fn cached_global(cache: &mut (u64, Option<Monitor>), generation: u64) -> Option<&Monitor> {
     if cache.0 != generation {
         let global = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).clone();
@@ -109,8 +110,9 @@ pub(crate) fn request_target() -> Option<Target> {
     global.then_some(Target::Global)
 }
 
-/// Records the request that `make` describes into its target.
-#[inline]
+/// Records the request that `make` describes into its target (always in line, for
+/// the reason `RecordQueue::push_with` gives).
+#[inline(always)]
 pub(crate) fn record_request(target: Target, make: impl FnOnce() -> RequestRecord) {
     match target {
         Target::Scoped(m) => m.push_with(|| Record::Request(make())),
@@ -120,7 +122,7 @@ pub(crate) fn record_request(target: Target, make: impl FnOnce() -> RequestRecor
 
 /// Pushes to the global monitor (the request started with it as its target), through
 /// the thread's cached copy.
-#[inline]
+#[inline(always)]
 fn push_global(make: impl FnOnce() -> Record) {
     let generation = switches::generation();
     let mut make = Some(make);

@@ -113,8 +113,9 @@ impl Monitor {
         self.push_with(|| Record::Point(point));
     }
 
-    /// Pushes the record `make` builds (see [`RecordQueue::push_with`]).
-    #[inline]
+    /// Pushes the record `make` builds (see [`RecordQueue::push_with`]); always in
+    /// line, for the reason given there.
+    #[inline(always)]
     pub(crate) fn push_with(&self, make: impl FnOnce() -> Record) {
         self.core.records.push_with(make);
     }
