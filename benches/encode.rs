@@ -6,7 +6,8 @@
 
 use std::hint::black_box;
 
-use monitoring::{Dialect, Encoder, Point};
+use monitoring::line_protocol::{Dialect, Encoder};
+use monitoring::Point;
 
 #[global_allocator]
 static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
@@ -117,7 +118,7 @@ mod batch_5000 {
         let mut out = Vec::with_capacity(1 << 20);
         encode_all(&mut enc, &points, &mut out);
         // The runtime's own compressor, kept between batches as the HTTP sinks keep it.
-        let gzip = monitoring::Gzip::new(level);
+        let gzip = monitoring::__private::Gzip::new(level);
         let compressed = gzip.compress(&out).len();
         eprintln!(
             "batch_5000: {} bytes raw, {} gzipped at level {level} (ratio {:.1})",

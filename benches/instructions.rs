@@ -29,7 +29,8 @@ use std::hint::black_box;
 use std::task::{Context, Poll, Waker};
 
 use http::StatusCode;
-use monitoring::{monitored, Dialect, Encoder, Monitor, Point};
+use monitoring::line_protocol::{Dialect, Encoder};
+use monitoring::{monitored, Monitor, Point};
 
 fn run<F: Future>(f: F) -> F::Output {
     let mut f = std::pin::pin!(f);
@@ -371,7 +372,7 @@ fn deeper(depth: usize, f: &mut dyn FnMut() -> f64) -> f64 {
 struct Workspace {
     enc: Encoder,
     out: Vec<u8>,
-    gzip: monitoring::Gzip,
+    gzip: monitoring::__private::Gzip,
     /// The router of a `Layer` scenario, built at its first call.
     router: Option<axum::Router>,
 }
@@ -381,7 +382,7 @@ impl Workspace {
         Workspace {
             enc: Encoder::new(Dialect::V2),
             out: Vec::with_capacity(1 << 20),
-            gzip: monitoring::Gzip::new(1),
+            gzip: monitoring::__private::Gzip::new(1),
             router: None,
         }
     }

@@ -1,4 +1,4 @@
-//! A service shaped like the seed's luna-handlers, monitored with one attribute per
+//! A service shaped like luna-handlers' luna-handlers, monitored with one attribute per
 //! handler.
 //!
 //! ```text
@@ -31,7 +31,7 @@ use monitoring::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The seed's error answer: an HTTP status, a LUNA error code and a description.
+/// luna-handlers' error answer: an HTTP status, a LUNA error code and a description.
 #[derive(Debug)]
 pub struct LunaError {
     status: StatusCode,
@@ -182,7 +182,7 @@ pub fn app() -> Router {
         .layer(monitoring::MonitoringLayer::new())
 }
 
-/// Records the licensing point the seed sends after a license check.
+/// Records the licensing point luna-handlers sends after a license check.
 fn check_license() {
     Licensing {
         license_status: LicenseStatus::Ok,

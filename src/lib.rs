@@ -48,20 +48,18 @@ extern crate self as monitoring;
 // policy's (its table is the encoder's documentation).
 #[cfg(feature = "actix")]
 pub use monitoring_runtime::actix;
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub use monitoring_runtime::REQUEST_ID_HEADERS;
 pub use monitoring_runtime::{
-    add_field, add_tag, add_time, current, in_request, line_protocol, record, record_usages,
-    set_error_code, spawn, spawn_blocking, time_field, BoxError, Capture, Config, Dialect,
-    DropCounts, DropReason, EncodeIssues, Encoder, Error, ErrorCode, FieldTimer, FieldValue,
-    FlushReport, Gzip, InRequest, InRequestExt, InfluxConfig, Monitor, MonitorBuilder, Monitored,
-    MonitoredError, MonitoringPoint, Plugin, Point, ResponseStatus, Scoped, Secret, SinkStats,
-    Stats, Status, StorageType, TagValue, Text, ToFieldValue, ToTagValue, ToTimestamp,
-    UsageStatistics, STATUS_CANCELLED, STATUS_PANICKED,
+    add_field, add_tag, add_time, current, future, in_request, line_protocol, record,
+    set_error_code, spawn, spawn_blocking, time_section, BoxError, Capture, Config, DropCounts,
+    DropReason, Error, ErrorCode, FieldTimer, FieldValue, FlushReport, InRequestExt, InfluxConfig,
+    Monitor, MonitorBuilder, MonitoredError, MonitoringPoint, Plugin, Point, ResponseStatus,
+    Secret, SinkStats, Stats, Status, StorageType, TagValue, Text, ToFieldValue, ToTagValue,
+    ToTimestamp, UsageStatistics, STATUS_CANCELLED, STATUS_PANICKED,
 };
 #[cfg(feature = "axum")]
-#[allow(deprecated)]
-pub use monitoring_runtime::{MonitoringLayer, MonitoringService, RequestIdLayer};
-#[cfg(any(feature = "axum", feature = "actix"))]
-pub use monitoring_runtime::{ResponseFuture, REQUEST_ID_HEADERS};
+pub use monitoring_runtime::{MonitoringLayer, MonitoringService};
 
 /// Monitors an async handler or job: one `requests` point per call (and an `errors`
 /// point when it fails), with the tags and timings added while it runs. Under

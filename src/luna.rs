@@ -1,4 +1,4 @@
-//! The seed service's ready-made series: its twenty estimator counters
+//! luna-handlers service's ready-made series: its twenty estimator counters
 //! (`usages_statistic`) and its license check (`licensing`).
 
 use crate::{MonitoringPoint, UsageStatistics};

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use influxdb_line_protocol::{parse_lines, FieldValue as Parsed};
 use monitoring::__private::{stored_field_key, stored_series, stored_text};
 use monitoring::line_protocol::MAX_STRING_FIELD_BYTES;
-use monitoring::{Dialect, EncodeIssues, Encoder, FieldValue, Point, TagValue, Text};
+use monitoring::line_protocol::{Dialect, EncodeIssues, Encoder};
+use monitoring::{FieldValue, Point, TagValue, Text};
 use proptest::prelude::*;
 
 fn hostile_char() -> impl Strategy<Value = char> {

@@ -467,7 +467,7 @@ async fn under_the_layer_a_monitored_handler_records_one_point_with_the_header_i
 
 #[monitored(route = "POST:/blocks")]
 async fn blocks() -> StatusCode {
-    monitoring::time_field("load_face_samples_time", async {
+    monitoring::time_section("load_face_samples_time", async {
         tokio::time::sleep(Duration::from_millis(3)).await;
     })
     .await;

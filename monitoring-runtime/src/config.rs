@@ -181,7 +181,7 @@ pub struct InfluxConfig {
     /// API version: `2` (`/api/v2/write`, token) or `1` (`/write`, user/password). Default `2`.
     pub version: u8,
     /// `http(s)://host:port` of the server, as InfluxDB's own clients and the
-    /// seed's settings take it; when set, `host`, `port` and `use_ssl` are not used.
+    /// luna-handlers' settings take it; when set, `host`, `port` and `use_ssl` are not used.
     /// A path after the port is kept as a prefix (a server behind a proxy).
     pub url: Option<String>,
     /// Host name or address (no scheme, no port). Default `127.0.0.1`.

@@ -72,28 +72,6 @@ impl MonitoringLayer {
     }
 }
 
-/// The layer's former name, from when it only handed the request id to `#[monitored]`
-/// handlers: it is [`MonitoringLayer`] now, and monitors every request itself.
-///
-/// ```
-/// # #[allow(deprecated)] fn main() {
-/// let app: axum::Router = axum::Router::new()
-///     .route("/version", axum::routing::get(|| async { "1.0" }))
-///     .layer(monitoring_runtime::RequestIdLayer); // now: MonitoringLayer::new()
-/// # let _ = app; }
-/// ```
-#[deprecated(note = "use MonitoringLayer::new(), which monitors every request itself")]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RequestIdLayer;
-
-#[allow(deprecated)]
-impl<S> tower_layer::Layer<S> for RequestIdLayer {
-    type Service = MonitoringService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        MonitoringService { inner }
-    }
-}
-
 impl<S> tower_layer::Layer<S> for MonitoringLayer {
     type Service = MonitoringService<S>;
     fn layer(&self, inner: S) -> Self::Service {

@@ -74,25 +74,33 @@ mod timing;
 mod usage;
 
 #[cfg(any(feature = "axum", feature = "actix"))]
-pub use boundary::{ResponseFuture, REQUEST_ID_HEADERS};
+pub use boundary::REQUEST_ID_HEADERS;
 pub use config::{Config, InfluxConfig, Secret, StorageType};
 pub use context::{add_field, add_tag, add_time, in_request, set_error_code};
-pub use current::{current, record, Scoped};
+pub use current::{current, record};
 pub use error::Error;
 #[cfg(feature = "axum")]
-#[allow(deprecated)]
-pub use layer::{MonitoringLayer, MonitoringService, RequestIdLayer};
-pub use line_protocol::{Dialect, EncodeIssues, Encoder};
+pub use layer::{MonitoringLayer, MonitoringService};
 pub use monitor::{FlushReport, Monitor, MonitorBuilder};
 pub use point::{FieldValue, Point, TagValue, Text};
-pub use request::{Monitored, STATUS_CANCELLED, STATUS_PANICKED};
+pub use request::{STATUS_CANCELLED, STATUS_PANICKED};
 pub use series::{MonitoringPoint, ToFieldValue, ToTagValue, ToTimestamp};
-pub use sink::{BoxError, Capture, Gzip, Plugin};
+pub use sink::{BoxError, Capture, Plugin};
 pub use stats::{DropCounts, DropReason, SinkStats, Stats};
 pub use status::{ErrorCode, MonitoredError, ResponseStatus, Status};
-pub use tasks::{spawn, spawn_blocking, InRequest, InRequestExt};
-pub use timing::{time_field, FieldTimer};
-pub use usage::{record_usages, UsageStatistics};
+pub use tasks::{spawn, spawn_blocking, InRequestExt};
+pub use timing::{time_section, FieldTimer};
+pub use usage::UsageStatistics;
+
+/// The futures the API returns, named for those who store them (as axum and tower-http
+/// keep theirs in a `future` module).
+pub mod future {
+    #[cfg(any(feature = "axum", feature = "actix"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]
+    pub use crate::boundary::ResponseFuture;
+    pub use crate::current::Scoped;
+    pub use crate::tasks::InRequest;
+}
 
 /// Everything the macros' expansions call, and the test oracles of the line-protocol
 /// policy; not a public API.
@@ -101,10 +109,14 @@ pub mod __private {
     pub use crate::line_protocol::escape::{stored_field_key, stored_series, stored_text};
     pub use crate::point::now_ns;
     pub use crate::record::{route_for_method, RouteMeta};
-    pub use crate::request::{into_status, monitored, monitored_with_id, request_id_arg};
+    pub use crate::request::{
+        into_status, monitored, monitored_with_id, request_id_arg, Monitored,
+    };
     pub use crate::schema::{BUILTIN_FIELDS, BUILTIN_TAGS};
+    pub use crate::sink::Gzip;
     pub use crate::switches::monitoring_on;
     pub use crate::timing::TimedField;
+    pub use crate::usage::record_usages;
     pub use crate::{
         FieldTimer, MonitoringPoint, Point, ToFieldValue, ToTagValue, ToTimestamp, UsageStatistics,
     };

@@ -208,7 +208,7 @@ impl_text!(
 );
 
 impl From<Duration> for FieldValue {
-    /// A duration is stored as float seconds, like the seed's timing fields.
+    /// A duration is stored as float seconds, like luna-handlers' timing fields.
     fn from(d: Duration) -> Self {
         FieldValue::Float(d.as_secs_f64())
     }

@@ -85,7 +85,7 @@ pub(crate) struct RequestRecord {
     pub(crate) end: u64,
     pub(crate) status: u16,
     pub(crate) times: Times,
-    /// The request id given (argument or header); `None`: in the seed's style,
+    /// The request id given (argument or header); `None`: in luna-handlers' style,
     /// `<unix seconds>,<uuid4>`, drawn and formatted by the flusher, so the request path
     /// does neither.
     pub(crate) request_id: Option<Text>,

@@ -1,4 +1,4 @@
-//! Request ids in the seed's style, `<unix seconds>,<uuid4>`: drawn and formatted by
+//! Request ids in luna-handlers' style, `<unix seconds>,<uuid4>`: drawn and formatted by
 //! the flusher for a request that was given none, so the request path does neither.
 
 use crate::point::Text;

@@ -11,7 +11,7 @@
 //! A handler cannot replace or repeat a built-in name: a tag or field it adds under one
 //! ([`add_tag`](crate::add_tag), [`add_field`](crate::add_field),
 //! [`add_time`](crate::add_time)) is left out, counted in
-//! [`EncodeIssues::builtin_names`](crate::EncodeIssues::builtin_names) and logged
+//! [`EncodeIssues::builtin_names`](crate::line_protocol::EncodeIssues::builtin_names) and logged
 //! once; the built-in value is written. (`#[timed_field]` with such a name is a
 //! compile error.) Every point carries `service`: the configured one, else for a
 //! request its handler's crate name, for other points the executable's name.

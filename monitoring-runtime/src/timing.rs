@@ -1,4 +1,4 @@
-//! Timed fields: `#[timed_field("name")]`, [`FieldTimer`] and [`time_field`].
+//! Timed fields: `#[timed_field("name")]`, [`FieldTimer`] and [`time_section`].
 //!
 //! A request's timings live inline in its context (no allocation at any call rate):
 //! each slot packs a field's id and its accumulated nanoseconds into one `u64`. Ids come
@@ -116,10 +116,10 @@ impl Drop for FieldTimer {
 ///
 /// ```
 /// # async fn demo() {
-/// let n = monitoring_runtime::time_field("load_images_for_processing_time", async { 42 }).await;
+/// let n = monitoring_runtime::time_section("load_images_for_processing_time", async { 42 }).await;
 /// # }
 /// ```
-pub async fn time_field<F: Future>(key: &'static str, future: F) -> F::Output {
+pub async fn time_section<F: Future>(key: &'static str, future: F) -> F::Output {
     let _timer = FieldTimer::start(key);
     future.await
 }

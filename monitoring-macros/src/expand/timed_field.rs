@@ -19,7 +19,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let mut func = match parse_fn(
         &item,
-        "`#[timed_field]` can only be used on functions; for a block use `monitoring::time_field(\"name\", async { .. })` or `monitoring::FieldTimer`",
+        "`#[timed_field]` can only be used on functions; for a block use `monitoring::time_section(\"name\", async { .. })` or `monitoring::FieldTimer`",
     ) {
         Ok(func) => func,
         Err(fallback) => return fallback,

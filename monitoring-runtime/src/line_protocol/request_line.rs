@@ -24,7 +24,7 @@ pub(crate) struct RequestLine<'a> {
 pub(crate) enum RequestIdField<'a> {
     /// Given by the handler or the request's headers.
     Given(&'a str),
-    /// Random bits of a uuid4, written as the seed's `<unix seconds>,<uuid4>`.
+    /// Random bits of a uuid4, written as luna-handlers' `<unix seconds>,<uuid4>`.
     Generated(u128),
 }
 

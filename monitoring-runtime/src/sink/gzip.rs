@@ -7,7 +7,7 @@ use std::sync::Mutex;
 /// included, for every batch).
 ///
 /// ```
-/// let gzip = monitoring_runtime::Gzip::new(1);
+/// let gzip = monitoring_runtime::__private::Gzip::new(1);
 /// let body = gzip.compress(b"requests,route=GET:/a execution_time=0.25 1\n");
 /// assert_eq!(&body[..2], &[0x1f, 0x8b]);
 /// ```

@@ -1,4 +1,4 @@
-//! User plugins: receive every flushed batch of points, as in the seed's plugin hooks
+//! User plugins: receive every flushed batch of points, as in luna-handlers' plugin hooks
 //! (`initialize`, `flush points`, `close`). One instance per monitor, owned by its own
 //! task with its own queue, so a slow plugin never delays a request or another sink.
 
