@@ -1,13 +1,10 @@
 //! The example service's demo against a real InfluxDB 1.6.7: the number of `requests`
 //! and `errors` points stored equals the requests sent and failed, every tag and field
-//! matches the schema, handler-added tags and timing fields are where expected.
+//! matches the schema, handler-added tags and timing fields are where expected. (Its own
+//! binary: the demo installs the global monitor.)
 #![cfg(feature = "axum")]
 
 mod common;
-
-#[allow(unreachable_pub)]
-#[path = "../examples/handlers.rs"]
-mod handlers;
 
 use monitoring::Config;
 use serde_json::Value;
@@ -34,7 +31,7 @@ database = "luna"
         influx.port
     ))
     .unwrap();
-    let (sent, _capture, report) = handlers::demo(Some(config), None, 30).await;
+    let (sent, _capture, report) = monitoring_examples::demo(Some(config), None, 30).await;
     assert!(report.complete, "{report:?}");
     assert_eq!(report.dropped().total(), 0, "{report:?}");
 

@@ -377,7 +377,8 @@ impl Config {
     }
 
     fn toml_section(text: &str) -> Result<Option<Config>, Error> {
-        let de = toml::Deserializer::new(text);
+        let de = toml::Deserializer::parse(text)
+            .map_err(|e| Error::config("(the file)", e.message().to_owned()))?;
         serde_path_to_error::deserialize::<_, ServiceFile>(de)
             .map(|f| f.monitoring)
             .map_err(|e| {
