@@ -2,7 +2,8 @@
 //! 1.6.7: every request that reaches the service is stored once in `requests` (and once
 //! in `errors` when it failed), with the route the app matched, the status the client
 //! got, its error code and request id, including extractor rejections, unknown paths
-//! and wrong methods, which no handler body sees.
+//! and wrong methods, which no handler body sees. (Its own test binary: it installs the
+//! global monitor, which actix's worker threads record into.)
 #![cfg(feature = "actix")]
 
 mod common;

@@ -1,5 +1,6 @@
 //! Many tasks recording at once, through flushes and an outage: totals reconcile
 //! exactly (recorded = written + dropped), and every written point was stored once.
+//! (Its own test binary: it installs the global monitor.)
 
 mod common;
 

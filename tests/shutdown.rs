@@ -1,7 +1,8 @@
 //! `shutdown()` keeps its deadline and accounts for every point: a write in flight to a
 //! hung server is cut at the deadline, a backoff is cut short when shutdown begins, no
 //! sink task outlives the call. Against a real InfluxDB 1.6.7 that the tests stop
-//! (SIGSTOP, kill -9) and restart, and the fault server for the timeout matrix.
+//! (SIGSTOP, kill -9) and restart, and the fault server for the timeout matrix. (Its
+//! own test binary: the deadline is the promise, timed with no other suite running.)
 
 mod common;
 

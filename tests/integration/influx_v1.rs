@@ -2,7 +2,7 @@
 //! through `/query`: every point present with identical tags, typed fields and ns
 //! timestamps.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

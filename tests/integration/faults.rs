@@ -4,7 +4,7 @@
 //! a request timeout of 5 s or more (the builder's), so that a stalled machine cannot
 //! turn an answer into a timeout and shift the script.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

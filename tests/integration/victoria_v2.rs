@@ -2,7 +2,7 @@
 //! `/api/v2/write`, read back from `/api/v1/export`: every numeric field of every point,
 //! with its tags as labels and its timestamp (VictoriaMetrics keeps milliseconds).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

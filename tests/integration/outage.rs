@@ -2,7 +2,7 @@
 //! while points keep being recorded: stored = recorded − counted drops, with zero drops
 //! when the outage fits the buffer.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! (beyond its last flushing period); damaged records counted and skipped; one
 //! monitor per spool directory.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -269,7 +269,12 @@ async fn a_killed_process_loses_at_most_its_last_flushing_period() {
     let spool = tempfile::tempdir().unwrap();
     influx.kill();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "killed_service", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "spool::killed_service",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("SPOOL_CHILD_DIR", spool.path())
         .env("SPOOL_CHILD_PORT", influx.port.to_string())
         .stdout(Stdio::piped())

@@ -2,7 +2,7 @@
 //! repeat a built-in tag or field, no line carries a duplicate key, and every point
 //! carries `service`.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

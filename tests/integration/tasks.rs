@@ -2,7 +2,7 @@
 //! `monitoring::spawn_blocking`, `.in_request()`. What arrives after the request
 //! finished is counted and attached to no other request.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use monitoring::{BoxError, Capture, DropReason, Monitor, Plugin, Point};
 
-mod common;
+use crate::common;
 use common::logs::Logs;
 
 #[tokio::test]
@@ -38,7 +38,9 @@ async fn the_file_sink_appends_exact_line_protocol() {
         .nth(1)
         .unwrap();
     let service = service.split([' ', ',']).next().unwrap().to_owned();
-    let hash = service.strip_prefix("sinks-").unwrap_or_default();
+    let hash = service
+        .strip_prefix(concat!(env!("CARGO_CRATE_NAME"), "-"))
+        .unwrap_or_default();
     assert!(
         hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
         "{service}"

@@ -2,7 +2,7 @@
 //! every value the policy calls representable read back equal (NaN/±Inf fields and
 //! reserved names absent, text as documented).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

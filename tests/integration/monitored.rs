@@ -1,6 +1,6 @@
 //! `#[monitored]`, `#[timed_field]` and the derives with the real flusher (capture sink).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

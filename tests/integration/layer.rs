@@ -4,7 +4,7 @@
 //! paths, wrong methods, bodies over the limit, panics; wildcard and nested routes.
 #![cfg(feature = "axum")]
 
-mod common;
+use crate::common;
 
 use axum::extract::{DefaultBodyLimit, Path};
 use axum::response::{IntoResponse, Response};
