@@ -1,0 +1,97 @@
+//! The sinks a monitor starts: from the configuration, or added in code.
+
+use std::sync::Arc;
+
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+use super::export::run;
+use super::queue::SinkQueue;
+use super::{
+    http, influx_v1, influx_v2, line_writer, plugin, Capture, Limits, Plugin, SpoolDir, Wants,
+};
+use crate::config::{Config, StorageType};
+use crate::error::Error;
+use crate::line_protocol::Dialect;
+
+type Starter = Box<dyn FnOnce(&Handle, Arc<SinkQueue>) -> JoinHandle<()> + Send>;
+
+/// A sink to start.
+pub(crate) enum SinkSpec {
+    Http(Box<http::HttpExporter>),
+    Lines(line_writer::LineWriter),
+    Capture(Capture),
+    Plugin { name: String, start: Starter },
+}
+
+impl SinkSpec {
+    pub(crate) fn from_config(config: &Config) -> Result<SinkSpec, Error> {
+        Ok(match config.effective_storage_type() {
+            StorageType::Influx => {
+                let influx = config
+                    .influx
+                    .as_ref()
+                    .ok_or_else(|| Error::config("monitoring.influx", "is required"))?;
+                let target = if influx.version == 1 {
+                    influx_v1::target(config, influx)?
+                } else {
+                    influx_v2::target(config, influx)?
+                };
+                SinkSpec::Http(Box::new(http::HttpExporter::new(config, target)?))
+            }
+            StorageType::Stdout => SinkSpec::Lines(line_writer::LineWriter::stdout()),
+            StorageType::File => SinkSpec::Lines(line_writer::LineWriter::file(
+                config.file.clone().expect("validated"),
+            )),
+        })
+    }
+
+    /// The sink and where it writes, never a secret (the start-up log line).
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            SinkSpec::Http(exporter) => exporter.describe(),
+            SinkSpec::Lines(writer) => writer.describe(),
+            SinkSpec::Capture(_) => "capture (in memory)".into(),
+            SinkSpec::Plugin { name, .. } => name.clone(),
+        }
+    }
+
+    pub(crate) fn plugin<P: Plugin>(plugin: P) -> SinkSpec {
+        let name = format!("plugin:{}", plugin.name());
+        SinkSpec::Plugin {
+            name,
+            start: Box::new(move |rt, queue| rt.spawn(run(queue, plugin::PluginExporter(plugin)))),
+        }
+    }
+
+    /// Starts the sink's task; an InfluxDB sink gets a spool in `spool` (if given).
+    pub(crate) fn start(
+        self,
+        rt: &Handle,
+        limits: Limits,
+        spool: Option<&Arc<SpoolDir>>,
+    ) -> Result<(Arc<SinkQueue>, JoinHandle<()>), Error> {
+        let queue = |name: &str, wants| Arc::new(SinkQueue::new(name.to_owned(), wants, limits));
+        Ok(match self {
+            SinkSpec::Http(exporter) => {
+                let dialect = exporter.dialect();
+                let q = SinkQueue::new(exporter.name().to_owned(), Wants::Lines(dialect), limits)
+                    .with_spool(spool, dialect)?;
+                let q = Arc::new(q);
+                (q.clone(), rt.spawn(run(q, *exporter)))
+            }
+            SinkSpec::Lines(writer) => {
+                let q = queue(writer.name(), Wants::Lines(Dialect::V2));
+                (q.clone(), rt.spawn(run(q, writer)))
+            }
+            SinkSpec::Capture(capture) => {
+                let q = queue("capture", Wants::Points);
+                (q.clone(), rt.spawn(run(q, capture)))
+            }
+            SinkSpec::Plugin { name, start } => {
+                let q = queue(&name, Wants::Points);
+                (q.clone(), start(rt, q))
+            }
+        })
+    }
+}
