@@ -41,14 +41,27 @@
 //!
 //! Layout: `spool_dir/<sink name>/<20-digit sequence>.seg` (record format in
 //! `segment.rs`).
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | this design, the spool's state and its reading side (delivery, skipping, close) |
+//! | `dir.rs` | the directory: created private, locked |
+//! | `writer.rs` | the writer thread |
+//! | `append.rs` | appending a record, the segment bound, refused writes back to memory |
+//! | `recover.rs` | what an earlier process left, foreign files |
+//! | `segment.rs` | the record format and reading it back |
 
+mod append;
+mod dir;
+mod recover;
 mod segment;
 mod writer;
 
+pub(crate) use dir::SpoolDir;
+
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -63,67 +76,6 @@ use crate::stats::{DropCounters, DropReason};
 /// How long a sink delivers from memory after a failed spool write before it tries
 /// the disk again.
 pub(crate) const DISK_RETRY: Duration = Duration::from_secs(10);
-
-/// `path` and its missing parents, created `0700` (Unix).
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(path)
-}
-
-/// Options that create a file `0600` (Unix).
-fn private_file() -> std::fs::OpenOptions {
-    let mut options = File::options();
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-}
-
-/// The spool directory, locked for this process.
-#[derive(Debug)]
-pub(crate) struct SpoolDir {
-    path: PathBuf,
-    max_bytes: u64,
-    lock: File,
-}
-
-impl SpoolDir {
-    /// Creates (if needed) and locks `path`; an error if another monitor holds it.
-    pub(crate) fn open(path: &Path, max_bytes: u64) -> Result<Arc<SpoolDir>, Error> {
-        let io = |source| Error::Spool {
-            path: path.to_owned(),
-            source,
-        };
-        create_private_dir(path).map_err(io)?;
-        let lock = private_file()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path.join("LOCK"))
-            .map_err(io)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::SpoolLocked {
-                    path: path.to_owned(),
-                })
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
-        }
-        Ok(Arc::new(SpoolDir {
-            path: path.to_owned(),
-            max_bytes,
-            lock,
-        }))
-    }
-
-    /// Lets another monitor open the directory (this one has shut down).
-    fn release(&self) {
-        let _ = self.lock.unlock();
-    }
-}
 
 /// A sink's counters of its spool.
 #[derive(Debug, Default)]
@@ -240,8 +192,8 @@ impl Spool {
             path: path.clone(),
             source,
         };
-        create_private_dir(&path).map_err(io)?;
-        let state = recover(&path).map_err(io)?;
+        dir::create_private_dir(&path).map_err(io)?;
+        let state = recover::recover(&path).map_err(io)?;
         let recovered = state.segments.iter().map(|s| s.points).sum::<u64>();
         let spool = Arc::new_cyclic(|weak| Spool {
             dir: path.clone(),
@@ -520,242 +472,4 @@ impl Spool {
             );
         }
     }
-}
-
-impl Spool {
-    /// The writer thread's append of one record.
-    fn write(&self, job: &writer::Job, file: &mut Option<(u64, File)>) {
-        let points = (job.b - job.a) as u64;
-        let lines = job.lines.slice(job.a, job.b);
-        let bytes = segment::encode(&self.sink, self.dialect, points as u32, lines);
-        let seq = self.active_segment();
-        let written = (|| {
-            if file.as_ref().map(|(s, _)| *s) != Some(seq) {
-                if let Some((_, old)) = file.take() {
-                    old.sync_data()?;
-                }
-                let new = private_file()
-                    .create(true)
-                    .append(true)
-                    .open(self.path(seq))?;
-                *file = Some((seq, new));
-            }
-            let (_, f) = file.as_mut().expect("opened above");
-            f.write_all(&bytes)
-        })();
-        let mut st = self.lock();
-        st.pending -= points;
-        st.pending_bytes = st.pending_bytes.saturating_sub(lines.len());
-        let segment = st.segments.iter_mut().find(|s| s.seq == seq);
-        match (written, segment) {
-            (Ok(()), Some(segment)) => {
-                segment.len += bytes.len() as u64;
-                segment.points += points;
-                st.bytes += bytes.len() as u64;
-                self.counters.pending.fetch_sub(points, Relaxed);
-                self.counters.spooled.fetch_add(points, Relaxed);
-                let lost = self.enforce_bound(&mut st);
-                drop(st);
-                if lost > 0 {
-                    self.count_drop(
-                        DropReason::SpoolFull,
-                        lost,
-                        "the spool reached max_spool_bytes; dropping its oldest segment",
-                    );
-                }
-            }
-            (result, segment) => {
-                // No more appends to a file whose end is unknown.
-                if let Some(segment) = segment {
-                    segment.sealed = true;
-                }
-                *file = None;
-                let error = result.err().map(|e| e.to_string()).unwrap_or_default();
-                self.give_back(&mut st, job, &error);
-            }
-        }
-        self.wake.notify_one();
-    }
-
-    /// A record the disk refused goes back to memory, and the sink delivers from
-    /// memory for [`DISK_RETRY`] (the sink's task logs one WARN when the disk starts
-    /// failing).
-    fn give_back(&self, st: &mut State, job: &writer::Job, error: &str) {
-        let slice = job.lines.slice(job.a, job.b);
-        let ends = job.lines.ends[job.a..job.b]
-            .iter()
-            .map(|end| end - (job.lines.ends[job.b - 1] - slice.len()))
-            .collect();
-        st.returned.push_back(Arc::new(Lines {
-            body: slice.to_vec(),
-            ends,
-        }));
-        let was_ok = Self::disk_ok(st);
-        st.disk_failed_until = Some(crate::retry::after(DISK_RETRY));
-        if st.pending == 0 && st.segments.iter().all(|s| s.points == 0) {
-            // Nothing on disk to deliver first: back to memory delivery.
-            st.spooling = false;
-        }
-        if was_ok {
-            st.disk_error = Some(error.to_owned());
-        }
-    }
-
-    /// The segment to append to: the last one, or a new one when it is full or sealed.
-    fn active_segment(&self) -> u64 {
-        let mut st = self.lock();
-        let open = st
-            .segments
-            .back()
-            .filter(|s| !s.sealed && s.len < self.segment_bytes);
-        if let Some(segment) = open {
-            return segment.seq;
-        }
-        if let Some(last) = st.segments.back_mut() {
-            last.sealed = true;
-        }
-        if st.segments.is_empty() {
-            st.read_offset = 0;
-        }
-        let seq = st.next_seq;
-        st.next_seq += 1;
-        st.segments.push_back(Segment {
-            seq,
-            len: 0,
-            points: 0,
-            sealed: false,
-        });
-        seq
-    }
-
-    /// Deletes the oldest segments while over `max_spool_bytes` (never the one being
-    /// appended to); returns the points lost, which the caller counts.
-    fn enforce_bound(&self, st: &mut State) -> u64 {
-        let mut lost = 0;
-        while st.bytes > self.max_bytes && st.segments.len() > 1 {
-            let seq = st.segments[0].seq;
-            let mut points = st.segments[0].points;
-            if let Some((s, n)) = st.in_delivery {
-                if s == seq {
-                    // Being delivered: its fate is counted when delivery ends.
-                    points -= n.min(points);
-                }
-            }
-            self.remove_first(st);
-            lost += points;
-        }
-        self.counters.unspool(lost);
-        lost
-    }
-}
-
-/// The segments left in `dir` by an earlier process (all sealed), their points (those
-/// of damaged records included: they are counted as dropped when reading reaches
-/// them) and length. Files that are not segments of this format are left alone, with
-/// one WARN; new segments are numbered past every segment-named file.
-fn recover(dir: &Path) -> std::io::Result<State> {
-    let mut seqs = Vec::new();
-    let mut foreign = Vec::new();
-    let mut next_seq = 0u64;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        let seq = segment_seq(&name);
-        if let Some(seq) = seq {
-            // Never written over, whatever it is.
-            next_seq = next_seq.max(seq.saturating_add(1));
-        }
-        match seq {
-            Some(seq) if is_file => seqs.push(seq),
-            _ => foreign.push(name),
-        }
-    }
-    seqs.sort_unstable();
-    let mut state = State {
-        next_seq,
-        ..State::default()
-    };
-    for seq in seqs {
-        match recover_segment(&dir.join(format!("{seq:020}.seg")))? {
-            Recovered::Segment { len, points } => {
-                state.bytes += len;
-                state.segments.push_back(Segment {
-                    seq,
-                    len,
-                    points,
-                    sealed: true,
-                });
-            }
-            Recovered::Foreign(why) => foreign.push(format!("{seq:020}.seg ({why})")),
-        }
-    }
-    if !foreign.is_empty() {
-        foreign.truncate(8);
-        tracing::warn!(
-            target: "monitoring",
-            dir = %dir.display(),
-            files = ?foreign,
-            "files in the spool directory that are not segments of this version were left \
-             alone (move them away to silence this)"
-        );
-    }
-    state.spooling = !state.segments.is_empty();
-    Ok(state)
-}
-
-/// The sequence number of a segment's file name: exactly 20 digits and `.seg`.
-fn segment_seq(name: &str) -> Option<u64> {
-    let digits = name.strip_suffix(".seg")?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-enum Recovered {
-    Segment {
-        len: u64,
-        points: u64,
-    },
-    /// Not ours to read: unreadable, or another format version.
-    Foreign(String),
-}
-
-fn recover_segment(path: &Path) -> std::io::Result<Recovered> {
-    let mut file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) => return Ok(Recovered::Foreign(e.to_string())),
-    };
-    let len = file.metadata()?.len();
-    let mut magic = [0u8; 4];
-    if len >= 4 && std::io::Read::read_exact(&mut file, &mut magic).is_ok() {
-        let ours = &segment::MAGIC;
-        if magic[..3] == ours[..3] && magic[3] != ours[3] {
-            return Ok(Recovered::Foreign(format!(
-                "format version {}",
-                String::from_utf8_lossy(&magic[3..])
-            )));
-        }
-    }
-    let (mut offset, mut points) = (0, 0);
-    loop {
-        match segment::read_at(&mut file, offset, len) {
-            Ok(segment::Entry::Record {
-                points: n, next, ..
-            }) => {
-                points += u64::from(n);
-                offset = next;
-            }
-            Ok(segment::Entry::Damaged {
-                points: n, next, ..
-            }) => {
-                points += n;
-                offset = next;
-            }
-            Ok(segment::Entry::End) => break,
-            Err(e) => return Ok(Recovered::Foreign(e.to_string())),
-        }
-    }
-    Ok(Recovered::Segment { len, points })
 }
