@@ -20,15 +20,15 @@
 //!
 //! Bottom up; each module imports only from the rows above it (`scripts/check-layers.py`
 //! checks it in CI). A point is built in `request.rs` / `schema.rs`, queued in
-//! `record.rs`, flushed by `flusher.rs`, encoded by `line_protocol/` and sent by `sink/`.
+//! `record/`, flushed by `flusher.rs`, encoded by `line_protocol/` and sent by `sink/`.
 //!
 //! | layer | module | what it holds |
 //! |---|---|---|
 //! | 1 | `point`, `error`, `switches`, `random` | the point model; the error type; the request path's on/off flags; cheap randomness |
-//! | 2 | `clock`, `config`, `status`, `request_id` | raw TSC readings and their wall-clock mapping; configuration; what a handler's return value says; generated request ids |
-//! | 3 | `line_protocol/`, `retry` | the encoder and its policy (`mod.rs`), digits and floats (`writer.rs`), escaping (`escape.rs`), the static-name cache (`static_names.rs`), plain request lines (`request_line.rs`); which failures are retried and how long to wait |
+//! | 2 | `clock`, `config/`, `status`, `request_id` | raw TSC readings and their wall-clock mapping; configuration (`Config`, `InfluxConfig`, `Secret`); what a handler's return value says; generated request ids |
+//! | 3 | `line_protocol/`, `retry` | the policy (`mod.rs`), the encoder (`encoder/`: lines, tags, fields), digits and floats (`writer.rs`), escaping (`escape.rs`), the static-name caches (`static_names.rs`, `escaped_statics.rs`), plain request lines (`request_line.rs`); which failures are retried and how long to wait |
 //! | 4 | `stats` | counters and drop reasons |
-//! | 5 | `record`, `sink/` | what the request path hands over (the record, its parts and pools, the queue); where batches go (InfluxDB 2.x/1.x, stdout, file, plugins, capture) and the InfluxDB sinks' disk buffer (`sink/spool/`) |
+//! | 5 | `record/`, `sink/` | what the request path hands over (the record; its timings, extras and spawned-work link; the queue); where batches go (InfluxDB 2.x/1.x, stdout, file, plugins, capture: a bounded queue and a task each) and the InfluxDB sinks' disk buffer (`sink/spool/`) |
 //! | 6 | `context`, `routes`, `schema` | a request's tags, fields and timings while it runs; the interned routes of boundary requests, with a per-thread cache; what a record becomes (series, built-in names) |
 //! | 7 | `timing`, `tasks`, `flusher` | `#[timed_field]` and `FieldTimer`; work a request spawns (`spawn`, `spawn_blocking`, `.in_request()`); the background loop (batching, dispatch, shutdown) |
 //! | 8 | `monitor` | the handle and its builder |
