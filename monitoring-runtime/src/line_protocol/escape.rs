@@ -99,9 +99,9 @@ const STRING_PLAN: Plan = plan(b"\"\\", b"\n\r");
 
 impl Encoder {
     /// Writes a series name, tag key, tag value or field key that needs escaping or
-    /// replacing from byte `first` on. In line where the element is known (its plan is
-    /// then a constant and the set-up costs no call): escape-heavy run-time text
-    /// 2,265 -> 2,117 instructions a line (benches/instructions.rs).
+    /// replacing from byte `first` on. In line where the element is known: its plan is
+    /// then a constant and the set-up costs no call (measured: BENCHMARKS.md, the
+    /// encoder's section).
     #[inline(always)]
     pub(super) fn write_escaped(
         &mut self,
