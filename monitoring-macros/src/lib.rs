@@ -16,6 +16,7 @@
 mod ast;
 mod attr;
 mod expand;
+mod fn_shape;
 mod valid;
 
 use proc_macro::TokenStream;

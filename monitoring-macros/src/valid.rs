@@ -231,7 +231,8 @@ pub(crate) fn monitored(args: &MonitoredArgs, func: &mut ItemFn) -> Result<Monit
             Err(e) => errors.push(e),
         }
     }
-    if func.sig.asyncness.is_none() && crate::expand::async_trait_block(&mut func.block).is_none() {
+    if func.sig.asyncness.is_none() && crate::fn_shape::async_trait_block(&mut func.block).is_none()
+    {
         errors.push(Error::new(
             func.sig.fn_token.span,
             "`#[monitored]` can only be used on an `async fn` (or a function expanded by `#[async_trait]`)",

@@ -7,7 +7,6 @@ pub(crate) mod usage;
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Block, Expr, ExprAsync, Stmt};
 
 /// On error, the user's item is still emitted unchanged next to the error, so the user
 /// sees one error and not a cascade of "cannot find function" ones.
@@ -16,31 +15,18 @@ pub(crate) fn with_fallback(error: syn::Error, item: TokenStream) -> TokenStream
     quote!(#error #item)
 }
 
-/// The annotated item as a function, or the fallback output (the item unchanged next
-/// to an error saying what the attribute applies to).
+/// The annotated item as a function, or the fallback output: a function whose body
+/// does not parse (a user mid-edit) unchanged, so that rustc's own error is the only
+/// one (as tracing-attributes does); anything else unchanged next to an error saying
+/// what the attribute applies to.
 pub(crate) fn parse_fn(item: &TokenStream, applies_to: &str) -> Result<syn::ItemFn, TokenStream> {
     syn::parse2::<syn::ItemFn>(item.clone()).map_err(|_| {
+        if crate::fn_shape::is_fn_item(item) {
+            return item.clone();
+        }
         with_fallback(
             syn::Error::new(proc_macro2::Span::call_site(), applies_to),
             item.clone(),
         )
     })
-}
-
-/// The `async move { .. }` block of a function written the way `#[async_trait]`
-/// expands `async fn`s: a plain `fn` whose body ends in `Box::pin(async move { .. })`.
-pub(crate) fn async_trait_block(block: &mut Block) -> Option<&mut ExprAsync> {
-    let Some(Stmt::Expr(Expr::Call(call), None)) = block.stmts.last_mut() else {
-        return None;
-    };
-    let Expr::Path(path) = &*call.func else {
-        return None;
-    };
-    if path.path.segments.last()?.ident != "pin" || call.args.len() != 1 {
-        return None;
-    }
-    match call.args.first_mut()? {
-        Expr::Async(block) => Some(block),
-        _ => None,
-    }
 }

@@ -3,12 +3,13 @@
 //! pointing at the user's lines.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ItemFn, ReturnType};
 
 use crate::attr::{self, MonitoredArgs};
-use crate::expand::{async_trait_block, parse_fn, with_fallback};
+use crate::expand::{parse_fn, with_fallback};
+use crate::fn_shape::async_trait_block;
 use crate::valid;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -78,17 +79,21 @@ fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn)
         ),
     };
     let meta = route_meta(&krate, checked);
-    // With a nameable return type the body gets it as its type, so inference (`?`,
-    // integer literals) works as in the original function and errors name the type.
+    // The body gets the return type as its type (`impl Trait` in it erased to `_`), so
+    // inference (`?`, integer literals) works as in the original function and errors
+    // name the type.
     let body = |block: &dyn quote::ToTokens| match &func.sig.output {
-        ReturnType::Type(_, ty) if !contains_impl(ty) => quote! {
+        ReturnType::Type(_, ty) => {
+            let ty = crate::fn_shape::nameable(ty);
+            quote! {
             async move {
                 let __monitoring_output: #ty = #block;
                 // Unreachable when the body diverges (a handler that always panics).
                 #[allow(unreachable_code)]
                 return __monitoring_output;
             }
-        },
+            }
+        }
         _ => quote!(async move #block),
     };
     // The call is spanned on the return type: an unmappable type is reported there.
@@ -136,12 +141,4 @@ fn expand_fn(args: &MonitoredArgs, checked: &valid::Monitored, mut func: ItemFn)
         };
     }
     quote!(#func)
-}
-
-/// `impl Trait` cannot be named in a `let`, so such bodies keep an inferred type.
-fn contains_impl(ty: &syn::Type) -> bool {
-    ty.to_token_stream()
-        .into_iter()
-        .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
-        || matches!(ty, syn::Type::ImplTrait(_))
 }

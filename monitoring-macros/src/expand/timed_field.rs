@@ -7,7 +7,8 @@ use quote::quote;
 use syn::Stmt;
 
 use crate::attr::{self, TimedFieldArgs};
-use crate::expand::{async_trait_block, parse_fn, with_fallback};
+use crate::expand::{parse_fn, with_fallback};
+use crate::fn_shape::async_trait_block;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = match syn::parse2::<TimedFieldArgs>(args) {

@@ -139,3 +139,21 @@ pub async fn load(n: u32) -> u32 {
 }
 
 fn main() {}
+
+/// A parse failure `?` turns into a `LunaError`.
+#[derive(Debug)]
+pub struct ParseFailed;
+
+impl From<ParseFailed> for LunaError {
+    fn from(_: ParseFailed) -> Self {
+        LunaError(3)
+    }
+}
+
+/// `Result<impl Trait, E>`: the body keeps the return type with `impl Trait` erased, so
+/// `?` still knows to convert into `LunaError`.
+#[monitored(route = "GET:/impl-ok")]
+pub async fn impl_ok(input: &str) -> Result<impl ResponseStatus, LunaError> {
+    let n: u16 = input.parse().map_err(|_| ParseFailed)?;
+    Ok(StatusCode::from_u16(200 + n % 2).unwrap_or(StatusCode::OK))
+}
