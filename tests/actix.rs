@@ -197,3 +197,59 @@ fn client_request_ids_are_bounded_and_skipped_when_unusable() {
         monitor.shutdown().await;
     });
 }
+
+/// `skip` and `tag_from_header` on the actix middleware: the skipped route records
+/// nothing, the header's value is a tag (bounded as on the tower layer).
+#[test]
+fn skip_and_header_tags() {
+    actix_web::rt::System::new().block_on(async {
+        let (monitor, capture) = common::capture_monitor();
+        let app = actix_web::test::init_service(
+            App::new()
+                .wrap(
+                    monitoring::actix::Monitoring::new()
+                        .skip(["GET:/health"])
+                        .tag_from_header("x-tenant-id", "tenant"),
+                )
+                .route(
+                    "/health",
+                    web::get().to(|| async { HttpResponse::Ok().finish() }),
+                )
+                .configure(app_config),
+        )
+        .await;
+        let long = "t".repeat(65);
+        for (path, tenant) in [
+            ("/health", "acme"),
+            ("/items/1", "acme"),
+            ("/items/2", long.as_str()),
+        ] {
+            let request = actix_web::test::TestRequest::get()
+                .uri(path)
+                .insert_header(("x-tenant-id", tenant))
+                .to_request();
+            let response = monitor
+                .scope(actix_web::test::call_service(&app, request))
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        assert!(monitor.flush().await.complete);
+        let stored: Vec<(String, Option<String>)> = (capture.series("requests").iter())
+            .map(|p| {
+                let text = |v: &TagValue| match v {
+                    TagValue::Text(t) => t.to_string(),
+                    other => format!("{other:?}"),
+                };
+                (text(p.tag("route").unwrap()), p.tag("tenant").map(text))
+            })
+            .collect();
+        assert_eq!(
+            stored,
+            [
+                ("GET:/items/{id}".to_owned(), Some("acme".to_owned())),
+                ("GET:/items/{id}".to_owned(), Some("<invalid>".to_owned())),
+            ]
+        );
+        monitor.shutdown().await;
+    });
+}

@@ -30,22 +30,52 @@
 //! the tower layer does not have.
 
 use std::future::{ready, Ready};
+use std::sync::Arc;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 
 use crate::boundary::{Outcome, ResponseFuture};
+use crate::config::Config;
+use crate::controls::{self, Controls};
 use crate::status::{ErrorCode, MonitoredError, ResponseStatus, Status};
 
-/// The middleware factory for `App::wrap`; see the module docs.
-#[derive(Clone, Copy, Debug, Default)]
+/// The middleware factory for `App::wrap`; see the module docs. `skip` and
+/// `tag_from_header` work as [`MonitoringLayer`](crate::MonitoringLayer)'s.
+#[derive(Clone, Debug, Default)]
 pub struct Monitoring {
-    _private: (),
+    controls: Option<Arc<Controls>>,
 }
 
 impl Monitoring {
     /// The middleware.
     pub fn new() -> Self {
         Monitoring::default()
+    }
+
+    /// The middleware with the configuration's `skip_routes` and `header_tags`.
+    pub fn from_config(config: &Config) -> Self {
+        Monitoring {
+            controls: Controls::from_config("Monitoring", config),
+        }
+    }
+
+    /// Leaves out the requests of these routes, written as recorded
+    /// (`METHOD:/pattern`, e.g. `GET:/health`); see
+    /// [`MonitoringLayer::skip`](crate::MonitoringLayer::skip).
+    pub fn skip<I>(mut self, routes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        controls::edit(&mut self.controls).add_skip("Monitoring", routes);
+        self
+    }
+
+    /// Makes a request header's value a tag, bounded; see
+    /// [`MonitoringLayer::tag_from_header`](crate::MonitoringLayer::tag_from_header).
+    pub fn tag_from_header(mut self, header: &str, tag: &str) -> Self {
+        controls::edit(&mut self.controls).add_header_tag("Monitoring", header, tag);
+        self
     }
 }
 
@@ -60,7 +90,10 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(MonitoringMiddleware { service }))
+        ready(Ok(MonitoringMiddleware {
+            service,
+            controls: self.controls.clone(),
+        }))
     }
 }
 
@@ -68,6 +101,7 @@ where
 #[derive(Debug)]
 pub struct MonitoringMiddleware<S> {
     service: S,
+    controls: Option<Arc<Controls>>,
 }
 
 impl<S, B> Service<ServiceRequest> for MonitoringMiddleware<S>
@@ -83,12 +117,19 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let state = if crate::switches::monitoring_on() {
             let pattern = request.match_pattern();
-            crate::boundary::start(request.method().as_str(), pattern.as_deref(), || {
-                crate::boundary::request_id(|i| {
-                    let name = &REQUEST_ID_HEADER_NAMES[i];
-                    request.headers().get(name).map(|v| v.as_bytes())
-                })
-            })
+            let headers = request.headers();
+            crate::boundary::start(
+                request.method().as_str(),
+                pattern.as_deref(),
+                self.controls.as_deref(),
+                || {
+                    crate::boundary::request_id(|i| {
+                        let name = &REQUEST_ID_HEADER_NAMES[i];
+                        headers.get(name).map(|v| v.as_bytes())
+                    })
+                },
+                |controls| controls.tags(|name| headers.get(name.as_str()).map(|v| v.as_bytes())),
+            )
         } else {
             None
         };

@@ -10,7 +10,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::context::BoundaryRoute;
-use crate::point::Text;
+use crate::controls::Controls;
+use crate::point::{TagValue, Text};
 use crate::record::RouteMeta;
 use crate::request::Request;
 use crate::routes::route_meta;
@@ -25,21 +26,41 @@ pub(crate) trait Outcome {
     fn outcome(&self) -> Status;
 }
 
+/// A boundary request as started: the request, its route, the tags taken from its
+/// headers (added at its first poll).
+pub(crate) struct Started {
+    request: Request,
+    route: &'static RouteMeta,
+    tags: Vec<(Text, TagValue)>,
+}
+
 /// Starts the boundary request of `method` on the matched `template` (`None`: no route
-/// matched), with the id the client sent; `None` while monitoring is off.
+/// matched), with the id the client sent and the tags `controls` take from its headers
+/// (`tags`); `None` while monitoring is off, or when `controls` leave the route out.
 #[inline]
 pub(crate) fn start(
     method: &str,
     template: Option<&str>,
+    controls: Option<&Controls>,
     request_id: impl FnOnce() -> Option<Text>,
-) -> Option<(Request, &'static RouteMeta)> {
+    tags: impl FnOnce(&Controls) -> Vec<(Text, TagValue)>,
+) -> Option<Started> {
     if !crate::switches::monitoring_on() {
         return None;
     }
     let route = route_meta(method, template);
+    let tags = match controls {
+        Some(controls) if controls.skips(route) => return None,
+        Some(controls) => tags(controls),
+        None => Vec::new(),
+    };
     let mut request = Request::new(route, true);
     request.set_request_id(request_id());
-    Some((request, route))
+    Some(Started {
+        request,
+        route,
+        tags,
+    })
 }
 
 /// The longest request id taken from a client's header, in bytes.
@@ -72,12 +93,12 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        request: Option<(Request, &'static RouteMeta)>,
+        request: Option<Started>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, request: Option<(Request, &'static RouteMeta)>) -> Self {
+    pub(crate) fn new(inner: F, request: Option<Started>) -> Self {
         ResponseFuture { inner, request }
     }
 }
@@ -94,11 +115,21 @@ where
         let inner = this.inner;
         match this.request {
             None => inner.poll(cx),
-            Some((request, route)) => {
+            Some(Started {
+                request,
+                route,
+                tags,
+            }) => {
                 // For a `#[monitored]` handler inside, to compare its route with this.
                 let _route = BoundaryRoute::enter(route);
                 request.poll(
-                    || inner.poll(cx),
+                    || {
+                        // Inside the request's context: the tags go to its points.
+                        for (key, value) in tags.drain(..) {
+                            crate::context::add_tag(key, value);
+                        }
+                        inner.poll(cx)
+                    },
                     |out| {
                         let status = out.outcome();
                         (out, status)

@@ -21,9 +21,12 @@
 //! timings and usage counters; a `#[monitored]` handler adds its error code and records
 //! no second point.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::boundary::{Outcome, ResponseFuture};
+use crate::config::Config;
+use crate::controls::{self, Controls};
 use crate::status::{ErrorCode, Status};
 
 /// The tower layer: every request monitored where it enters the service. Add it with
@@ -60,9 +63,49 @@ use crate::status::{ErrorCode, Status};
 ///   ([`set_error_code`](crate::set_error_code), or `#[monitored]`'s
 ///   [`MonitoredError`](crate::MonitoredError)), else the status code.
 /// - Request id: the `LUNA-Request-Id` header, then `X-Request-Id`, else generated.
-#[derive(Clone, Copy, Debug, Default)]
+///
+/// Leaving requests out, tags from headers, and routes of a service without axum's
+/// router:
+///
+/// ```
+/// use monitoring_runtime::MonitoringLayer;
+///
+/// let layer = MonitoringLayer::new()
+///     .skip(["GET:/health", "GET:/metrics", "POST:/grpc.health.v1.Health/Check"])
+///     .tag_from_header("x-tenant-id", "tenant")
+///     .route_with(|head| match head.uri.path() {
+///         "/v1/faces" => Some("/v1/faces"),
+///         _ => None, // METHOD:<unmatched>
+///     });
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Default)]
 pub struct MonitoringLayer {
-    _private: (),
+    controls: Option<Arc<Controls>>,
+    route_with: Option<RouteFn>,
+}
+
+/// What [`MonitoringLayer::route_with`] is given: the request without its body.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RequestHead<'a> {
+    /// The request's method.
+    pub method: &'a http::Method,
+    /// The request's URI.
+    pub uri: &'a http::Uri,
+    /// The request's headers.
+    pub headers: &'a http::HeaderMap,
+}
+
+type RouteFn = Arc<dyn Fn(&RequestHead<'_>) -> Option<&'static str> + Send + Sync>;
+
+impl std::fmt::Debug for MonitoringLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitoringLayer")
+            .field("controls", &self.controls)
+            .field("route_with", &self.route_with.as_ref().map(|_| "Fn"))
+            .finish()
+    }
 }
 
 impl MonitoringLayer {
@@ -70,19 +113,77 @@ impl MonitoringLayer {
     pub fn new() -> Self {
         MonitoringLayer::default()
     }
+
+    /// The layer with the configuration's `skip_routes` and `header_tags`.
+    pub fn from_config(config: &Config) -> Self {
+        MonitoringLayer {
+            controls: Controls::from_config("MonitoringLayer", config),
+            route_with: None,
+        }
+    }
+
+    /// Leaves out the requests of these routes, written as recorded (`METHOD:/template`,
+    /// e.g. `GET:/health`): they record nothing and cost no more than a request without
+    /// the layer. A route that is not `METHOD:/template` is left out of the list with
+    /// one ERROR. (A `#[monitored]` handler on a skipped route still records its own
+    /// point.)
+    pub fn skip<I>(mut self, routes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        controls::edit(&mut self.controls).add_skip("MonitoringLayer", routes);
+        self
+    }
+
+    /// Makes the value of request header `header` a tag `tag` of the request's points,
+    /// bounded: a value longer than 64 bytes, empty or not text is `<invalid>`, and after
+    /// 1,000 distinct values in a process new ones are `<other>` (counted in
+    /// [`Stats::tag_values_capped`](crate::Stats)). A header name that is not one is
+    /// left out with one ERROR.
+    pub fn tag_from_header(mut self, header: &str, tag: &str) -> Self {
+        controls::edit(&mut self.controls).add_header_tag("MonitoringLayer", header, tag);
+        self
+    }
+
+    /// Names the routes of a service without axum's router (a hyper `service_fn`, any
+    /// tower stack): `f` returns the route template of a request, `None` for the
+    /// bounded `METHOD:<unmatched>`. axum's matched route, where there is one, comes
+    /// first.
+    pub fn route_with<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&RequestHead<'_>) -> Option<&'static str> + Send + Sync + 'static,
+    {
+        self.route_with = Some(Arc::new(f));
+        self
+    }
 }
 
 impl<S> tower_layer::Layer<S> for MonitoringLayer {
     type Service = MonitoringService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        MonitoringService { inner }
+        MonitoringService {
+            inner,
+            controls: self.controls.clone(),
+            route_with: self.route_with.clone(),
+        }
     }
 }
 
 /// The service [`MonitoringLayer`] wraps around an inner service.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct MonitoringService<S> {
     inner: S,
+    controls: Option<Arc<Controls>>,
+    route_with: Option<RouteFn>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for MonitoringService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitoringService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S, B, RB> tower_service::Service<http::Request<B>> for MonitoringService<S>
@@ -101,13 +202,28 @@ where
         let template = request
             .extensions()
             .get::<axum::extract::MatchedPath>()
-            .map(axum::extract::MatchedPath::as_str);
-        let state = crate::boundary::start(request.method().as_str(), template, || {
-            crate::boundary::request_id(|i| {
-                let name = &REQUEST_ID_HEADER_NAMES[i];
-                request.headers().get(name).map(|v| v.as_bytes())
-            })
-        });
+            .map(axum::extract::MatchedPath::as_str)
+            .or_else(|| {
+                let f = self.route_with.as_ref()?;
+                f(&RequestHead {
+                    method: request.method(),
+                    uri: request.uri(),
+                    headers: request.headers(),
+                })
+            });
+        let headers = request.headers();
+        let state = crate::boundary::start(
+            request.method().as_str(),
+            template,
+            self.controls.as_deref(),
+            || {
+                crate::boundary::request_id(|i| {
+                    let name = &REQUEST_ID_HEADER_NAMES[i];
+                    headers.get(name).map(|v| v.as_bytes())
+                })
+            },
+            |controls| controls.tags(|name| headers.get(name).map(|v| v.as_bytes())),
+        );
         ResponseFuture::new(self.inner.call(request), state)
     }
 }

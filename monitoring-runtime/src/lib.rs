@@ -25,17 +25,18 @@
 //! | layer | module | what it holds |
 //! |---|---|---|
 //! | 1 | `point`, `error`, `switches`, `random` | the point model; the error type; the request path's on/off flags; cheap randomness |
-//! | 2 | `clock`, `config/`, `status`, `request_id` | raw TSC readings and their wall-clock mapping; configuration (`Config`, `InfluxConfig`, `Secret`); what a handler's return value says; generated request ids |
-//! | 3 | `line_protocol/`, `retry` | the policy (`mod.rs`), the encoder (`encoder/`: lines, tags, fields), digits and floats (`writer.rs`), escaping (`escape.rs`), the static-name caches (`static_names.rs`, `escaped_statics.rs`), plain request lines (`request_line.rs`); which failures are retried and how long to wait |
-//! | 4 | `stats` | counters and drop reasons |
-//! | 5 | `record/`, `sink/` | what the request path hands over (the record; its timings, extras and spawned-work link; the queue); where batches go (InfluxDB 2.x/1.x, stdout, file, plugins, capture: a bounded queue and a task each) and the InfluxDB sinks' disk buffer (`sink/spool/`) |
-//! | 6 | `context`, `routes`, `schema` | a request's tags, fields and timings while it runs; the interned routes of boundary requests, with a per-thread cache; what a record becomes (series, built-in names) |
-//! | 7 | `timing`, `tasks`, `flusher` | `#[timed_field]` and `FieldTimer`; work a request spawns (`spawn`, `spawn_blocking`, `.in_request()`); the background loop (batching, dispatch, shutdown) |
-//! | 8 | `monitor` | the handle and its builder |
-//! | 9 | `current` | the global and scoped monitor, the per-thread caches |
-//! | 10 | `request`, `usage`, `series` | a monitored request's future (`#[monitored]`); estimator counters; custom series |
-//! | 11 | `boundary` | the request at the service boundary: route, request id, status from the response (features `axum`, `actix`) |
-//! | 12 | `layer`, `actix` | the adapters: `MonitoringLayer` for tower/axum (feature `axum`), `actix::Monitoring` for actix-web 4 (feature `actix`) |
+//! | 2 | `clock`, `status`, `request_id` | raw TSC readings and their wall-clock mapping; what a handler's return value says; generated request ids |
+//! | 3 | `line_protocol/` | the policy (`mod.rs`), the encoder (`encoder/`: lines, tags, fields), digits and floats (`writer.rs`), escaping (`escape.rs`), the static-name caches (`static_names.rs`, `escaped_statics.rs`), plain request lines (`request_line.rs`) |
+//! | 4 | `config/`, `stats` | configuration (`Config`, `InfluxConfig`, `Secret`); counters and drop reasons |
+//! | 5 | `record/`, `retry` | what the request path hands over (the record; its timings, extras and spawned-work link; the queue); which failures are retried and how long to wait |
+//! | 6 | `context`, `routes`, `sink/` | a request's tags, fields and timings while it runs; the interned routes of boundary requests, with a per-thread cache; where batches go (InfluxDB 2.x/1.x, stdout, file, plugins, capture: a bounded queue and a task each) and the InfluxDB sinks' disk buffer (`sink/spool/`) |
+//! | 7 | `schema`, `timing`, `tasks`, `controls` | what a record becomes (series, built-in names); `#[timed_field]` and `FieldTimer`; work a request spawns (`spawn`, `spawn_blocking`, `.in_request()`); routes left out and tags from headers, bounded (features `axum`, `actix`) |
+//! | 8 | `flusher` | the background loop (batching, dispatch, shutdown) |
+//! | 9 | `monitor` | the handle and its builder |
+//! | 10 | `current` | the global and scoped monitor, the per-thread caches |
+//! | 11 | `request`, `usage`, `series` | a monitored request's future (`#[monitored]`); estimator counters; custom series |
+//! | 12 | `boundary` | the request at the service boundary: route, request id, status from the response (features `axum`, `actix`) |
+//! | 13 | `layer`, `actix` | the adapters: `MonitoringLayer` for tower/axum (feature `axum`), `actix::Monitoring` for actix-web 4 (feature `actix`) |
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -48,6 +49,8 @@ mod boundary;
 mod clock;
 mod config;
 mod context;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod controls;
 mod current;
 mod error;
 mod flusher;
@@ -80,7 +83,7 @@ pub use context::{add_field, add_tag, add_time, in_request, set_error_code};
 pub use current::{current, record};
 pub use error::Error;
 #[cfg(feature = "axum")]
-pub use layer::{MonitoringLayer, MonitoringService};
+pub use layer::{MonitoringLayer, MonitoringService, RequestHead};
 pub use monitor::{FlushReport, Monitor, MonitorBuilder};
 pub use point::{FieldValue, Point, TagValue, Text};
 pub use request::{STATUS_CANCELLED, STATUS_PANICKED};

@@ -173,6 +173,7 @@ impl Monitor {
         Stats {
             recorded: c.recorded.load(Ordering::Relaxed),
             late_additions: crate::record::late_additions(),
+            tag_values_capped: crate::stats::tag_values_capped(),
             dropped: c.dropped.snapshot(),
             encode_issues: *c.issues.lock().unwrap_or_else(|e| e.into_inner()),
             sinks: self.core.sinks.iter().map(|s| s.stats()).collect(),

@@ -10,6 +10,21 @@ use std::sync::{Arc, Mutex};
 
 use crate::line_protocol::EncodeIssues;
 
+/// Header values the boundary adapters recorded as `<other>` (`tag_from_header`'s
+/// bound), process-wide.
+static TAG_VALUES_CAPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one header value recorded as `<other>`.
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub(crate) fn count_tag_value_capped() {
+    TAG_VALUES_CAPPED.fetch_add(1, Relaxed);
+}
+
+/// See [`Stats::tag_values_capped`].
+pub(crate) fn tag_values_capped() -> u64 {
+    TAG_VALUES_CAPPED.load(Relaxed)
+}
+
 /// Why points were dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -274,6 +289,9 @@ pub struct Stats {
     pub late_additions: u64,
     /// Points dropped before reaching any sink (queue full, after shutdown, invalid).
     pub dropped: DropCounts,
+    /// Header values a boundary adapter recorded as `<other>` because their tag had
+    /// its 1,000 distinct values already (process-wide; `tag_from_header`).
+    pub tag_values_capped: u64,
     /// What the encoder changed or left out (tags, fields, characters).
     pub encode_issues: EncodeIssues,
     /// Per-sink counters.

@@ -285,3 +285,38 @@ fn every_default_is_the_documented_one() {
     let c = Config::from_toml_str("[monitoring]\n").unwrap();
     assert_eq!(c.effective_storage_type(), StorageType::Stdout);
 }
+
+/// `skip_routes` and `header_tags`: parsed, and each malformed entry refused with its key.
+#[test]
+fn boundary_controls_from_the_config() {
+    let c = Config::from_toml_str(
+        "[monitoring]\nskip_routes = [\"GET:/health\", \"POST:/grpc.health.v1.Health/Check\"]\n\
+         [monitoring.header_tags]\n\"x-tenant-id\" = \"tenant\"\n",
+    )
+    .unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.skip_routes.len(), 2);
+    assert_eq!(c.header_tags["x-tenant-id"], "tenant");
+    for (toml, key) in [
+        (
+            "skip_routes = [\"GET:/ok\", \"/health\"]",
+            "monitoring.skip_routes[1]",
+        ),
+        (
+            "skip_routes = [\"get:/health\"]",
+            "monitoring.skip_routes[0]",
+        ),
+        (
+            "[monitoring.header_tags]\n\"bad header\" = \"t\"",
+            "monitoring.header_tags.bad header",
+        ),
+        (
+            "[monitoring.header_tags]\n\"x-t\" = \"_t\"",
+            "monitoring.header_tags.x-t",
+        ),
+    ] {
+        let c = Config::from_toml_str(&format!("[monitoring]\n{toml}\n")).unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains(key), "{toml}: {e}");
+    }
+}

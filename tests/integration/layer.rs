@@ -292,3 +292,204 @@ async fn client_request_ids_are_bounded_and_skipped_when_unusable() {
     }
     monitor.shutdown().await;
 }
+
+/// `skip`: the routes listed record nothing (a health check, `/metrics`); the others
+/// are recorded as before, and a malformed entry is left out with one ERROR.
+#[tokio::test(flavor = "current_thread")]
+async fn skipped_routes_record_nothing() {
+    let (logs, _guard) = common::logs::Logs::capture();
+    let (monitor, capture) = common::capture_monitor();
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/metrics", get(|| async { "# metrics" }))
+        .route("/items/{id}", get(item))
+        .layer(monitoring::MonitoringLayer::new().skip(["GET:/health", "GET:/metrics", "health"]));
+    for path in ["/health", "/metrics", "/items/3", "/health", "/nowhere"] {
+        let request = http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        monitor.scope(app.clone().oneshot(request)).await.unwrap();
+    }
+    assert!(monitor.flush().await.complete);
+    let routes: Vec<_> = (capture.series("requests").iter())
+        .map(|p| common::hostile::text(p.tag("route").unwrap()))
+        .collect();
+    assert_eq!(routes, ["GET:/items/{id}", "GET:<unmatched>"]);
+    assert_eq!(
+        logs.count("MonitoringLayer::skip: `health`"),
+        1,
+        "{:?}",
+        logs.all()
+    );
+    monitor.shutdown().await;
+}
+
+/// `tag_from_header`: the header's value is a tag of the request's points (`requests`
+/// and `errors`); an unusable value is `<invalid>`; after 1,000 distinct values new
+/// ones are `<other>`, counted in `stats()`.
+#[tokio::test(flavor = "current_thread")]
+async fn header_tags_are_bounded_in_value_and_cardinality() {
+    let (monitor, capture) = common::capture_monitor();
+    let app = Router::new()
+        .route("/items/{id}", get(item))
+        .layer(monitoring::MonitoringLayer::new().tag_from_header("x-tenant-id", "tenant"));
+    let send = |tenant: Option<Vec<u8>>, path: &'static str| {
+        let mut request = http::Request::get(path);
+        if let Some(tenant) = tenant {
+            request = request.header(
+                "x-tenant-id",
+                http::HeaderValue::from_bytes(&tenant).unwrap(),
+            );
+        }
+        monitor.scope(
+            app.clone()
+                .oneshot(request.body(axum::body::Body::empty()).unwrap()),
+        )
+    };
+    send(Some(b"acme".to_vec()), "/items/1").await.unwrap();
+    send(Some(b"acme".to_vec()), "/items/x").await.unwrap(); // 400: an errors point too
+    send(Some(vec![b'a'; 65]), "/items/1").await.unwrap();
+    send(None, "/items/1").await.unwrap();
+    let before = monitor.stats().tag_values_capped;
+    for i in 0..1005 {
+        send(Some(format!("tenant-{i}").into_bytes()), "/items/1")
+            .await
+            .unwrap();
+    }
+    assert!(monitor.flush().await.complete);
+    let tenants: Vec<Option<String>> = (capture.series("requests").iter())
+        .map(|p| p.tag("tenant").map(common::hostile::text))
+        .collect();
+    assert_eq!(tenants.len(), 4 + 1005);
+    assert_eq!(
+        tenants[..4],
+        [
+            Some("acme".into()),
+            Some("acme".into()),
+            Some("<invalid>".into()),
+            None
+        ]
+    );
+    // "acme" took one of the 1,000 places: tenant-0..=998 fit, the last six do not.
+    assert_eq!(tenants[4 + 998], Some("tenant-998".into()));
+    assert!(
+        tenants[4 + 999..]
+            .iter()
+            .all(|t| t.as_deref() == Some("<other>")),
+        "{:?}",
+        &tenants[1000..]
+    );
+    assert_eq!(monitor.stats().tag_values_capped - before, 6);
+    let errors = capture.series("errors");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        errors[0]
+            .tag("tenant")
+            .map(common::hostile::text)
+            .as_deref(),
+        Some("acme")
+    );
+    monitor.shutdown().await;
+}
+
+/// `route_with` on a plain hyper 1.x service (no axum router): its function names the
+/// routes, `None` is the bounded `METHOD:<unmatched>`; served over real HTTP.
+#[tokio::test(flavor = "current_thread")]
+async fn route_with_names_the_routes_of_a_plain_hyper_service() {
+    let (monitor, capture) = common::capture_monitor();
+    let service = tower::ServiceBuilder::new()
+        .layer(monitoring::MonitoringLayer::new().route_with(|head| {
+            head.uri
+                .path()
+                .starts_with("/v1/faces/")
+                .then_some("/v1/faces/{id}")
+        }))
+        .service(tower::service_fn(
+            |request: http::Request<hyper::body::Incoming>| async move {
+                let status = if request.uri().path().starts_with("/v1/faces/") {
+                    200
+                } else {
+                    404
+                };
+                let response = http::Response::builder()
+                    .status(status)
+                    .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                        b"face",
+                    )))
+                    .unwrap();
+                Ok::<_, std::convert::Infallible>(response)
+            },
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let scoped = monitor.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper_util::service::TowerToHyperService::new(service.clone());
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::spawn(scoped.scope(connection));
+        }
+    });
+    let client = reqwest::Client::new();
+    for path in ["/v1/faces/7", "/v1/faces/8", "/random/path/12345"] {
+        client
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    common::wait_until("three requests", std::time::Duration::from_secs(30), || {
+        capture.series("requests").len() == 3
+    })
+    .await;
+    server.abort();
+    let routes: Vec<_> = (capture.series("requests").iter())
+        .map(|p| common::hostile::text(p.tag("route").unwrap()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "GET:/v1/faces/{id}",
+            "GET:/v1/faces/{id}",
+            "GET:<unmatched>"
+        ]
+    );
+    monitor.shutdown().await;
+}
+
+/// `MonitoringLayer::from_config`: the configuration's `skip_routes` and `header_tags`.
+#[tokio::test(flavor = "current_thread")]
+async fn the_layer_takes_its_controls_from_the_config() {
+    let config = monitoring::Config::from_toml_str(
+        "[monitoring]\nskip_routes = [\"GET:/health\"]\n[monitoring.header_tags]\n\"x-tenant-id\" = \"tenant\"\n",
+    )
+    .unwrap();
+    let (monitor, capture) = common::capture_monitor();
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/items/{id}", get(item))
+        .layer(monitoring::MonitoringLayer::from_config(&config));
+    for path in ["/health", "/items/5"] {
+        let request = http::Request::get(path).header("x-tenant-id", "acme");
+        monitor
+            .scope(
+                app.clone()
+                    .oneshot(request.body(axum::body::Body::empty()).unwrap()),
+            )
+            .await
+            .unwrap();
+    }
+    assert!(monitor.flush().await.complete);
+    let requests = capture.series("requests");
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0]
+            .tag("tenant")
+            .map(common::hostile::text)
+            .as_deref(),
+        Some("acme")
+    );
+    monitor.shutdown().await;
+}

@@ -125,6 +125,14 @@ pub struct Config {
     /// Bytes the spool may hold; beyond it the oldest segments are dropped and
     /// counted. Default `1073741824` (1 GiB).
     pub max_spool_bytes: u64,
+    /// Routes the boundary adapters leave out, as recorded (`METHOD:/template`, e.g.
+    /// `GET:/health`), for `MonitoringLayer::from_config` and
+    /// `actix::Monitoring::from_config`. Default: none.
+    pub skip_routes: Vec<String>,
+    /// Request headers whose values become tags of the request's points, header name to
+    /// tag key (`{ "x-tenant-id" = "tenant" }`), bounded as `tag_from_header` says; for
+    /// the adapters' `from_config`. Default: none.
+    pub header_tags: std::collections::BTreeMap<String, String>,
     /// InfluxDB connection.
     pub influx: Option<InfluxConfig>,
 }
@@ -151,6 +159,8 @@ impl Default for Config {
             ca_cert: None,
             spool_dir: None,
             max_spool_bytes: 1 << 30,
+            skip_routes: Vec::new(),
+            header_tags: std::collections::BTreeMap::new(),
             influx: None,
         }
     }
@@ -342,6 +352,7 @@ impl Config {
                 format!("must be at least batch_size ({})", self.batch_size),
             ));
         }
+        self.validate_boundary()?;
         if let Some(level @ 10..) = self.gzip_level {
             return Err(Error::config(
                 "monitoring.gzip_level",
@@ -365,6 +376,38 @@ impl Config {
                 influx.validate()?;
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// `skip_routes` are `METHOD:/template`; `header_tags` name headers and tag keys.
+    fn validate_boundary(&self) -> Result<(), Error> {
+        for (i, route) in self.skip_routes.iter().enumerate() {
+            let ok = route.split_once(':').is_some_and(|(method, template)| {
+                !method.is_empty()
+                    && method.bytes().all(|b| b.is_ascii_uppercase())
+                    && (template.starts_with('/') || template == "<unmatched>")
+            });
+            if !ok {
+                return Err(Error::config(
+                    format!("monitoring.skip_routes[{i}]"),
+                    format!("`{route}` is not METHOD:/template, as recorded (e.g. GET:/health)"),
+                ));
+            }
+        }
+        for (header, tag) in &self.header_tags {
+            if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                return Err(Error::config(
+                    format!("monitoring.header_tags.{header}"),
+                    "is not a header name",
+                ));
+            }
+            if tag.is_empty() || crate::line_protocol::is_reserved(tag) {
+                return Err(Error::config(
+                    format!("monitoring.header_tags.{header}"),
+                    format!("`{tag}` cannot be a tag key (empty, `time`, or starting with `_`)"),
+                ));
+            }
         }
         Ok(())
     }
