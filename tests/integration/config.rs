@@ -142,9 +142,9 @@ fn each_bad_key_names_itself() {
             "must not be 0",
         ),
         (
-            "[monitoring.influx]\nversion = 3\n",
+            "[monitoring.influx]\nversion = 4\n",
             "monitoring.influx.version",
-            "must be 1 or 2",
+            "must be 1, 2 or 3",
         ),
         (
             "[monitoring.influx]\nbucket = \"b\"\ntoken = \"t\"\n",

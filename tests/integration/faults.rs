@@ -759,3 +759,50 @@ async fn the_byte_bound_drops_the_oldest_batches() {
     assert!(stored.ends_with(&[4999]));
     monitor.shutdown().await;
 }
+
+/// InfluxDB 3's native API (`version = 3`): the path, query and bearer token a real
+/// server checks, checked here by the scripted server (no InfluxDB 3 package is
+/// available here); a partial write (400, the bad line refused, the others stored) costs
+/// only the bad line, and 5xx answers are retried as for the other versions.
+#[tokio::test]
+async fn influxdb_3_native_writes_with_its_path_token_and_partial_writes() {
+    let server = FaultServer::start(|r, i| {
+        let right = r.target.starts_with("/api/v3/write_lp?")
+            && r.target.contains("db=luna")
+            && r.target.contains("precision=nanosecond")
+            && r.header("authorization") == Some("Bearer tok-3");
+        match (right, i) {
+            (false, _) => Reply::status(401),
+            (true, 0) => Reply::status(503),
+            (true, _) => Reply::PartialWrite("n=7i"),
+        }
+    })
+    .await;
+    let monitor = Monitor::builder()
+        .influx(InfluxConfig::v3(
+            "127.0.0.1",
+            server.port(),
+            "luna",
+            "tok-3",
+        ))
+        .retry(ms(50), ms(400), Duration::from_secs(20))
+        .request_timeout(Duration::from_secs(5))
+        .flushing_period(ms(50))
+        .start()
+        .unwrap();
+    record(&monitor, 0, 10);
+    let report = monitor.shutdown().await;
+    common::assert_truthful(&report);
+    let sink = report.stats.sink("influx_v3").unwrap();
+    assert_eq!((sink.written, sink.retries), (9, 1), "{report:?}");
+    assert_eq!(sink.dropped.get(DropReason::Rejected), 1, "{report:?}");
+    assert_eq!(sink.dropped.get(DropReason::Unauthorized), 0, "{report:?}");
+    let stored = server.stored_unique();
+    assert_eq!(stored.len(), 9);
+    assert!(stored.iter().all(|l| !l.contains("n=7i")));
+    // To a loopback server, uncompressed.
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| r.header("content-encoding").is_none()));
+}

@@ -81,3 +81,43 @@ async fn hostile_points_round_trip_through_victoria_metrics_v2_gzip() {
         }
     }
 }
+
+/// A URL with a path prefix, as a proxy or a VictoriaMetrics cluster (`/insert/<tenant>/
+/// influx`) needs: both dialects write through the single-node server's `/influx`
+/// prefix (`/influx/write` and `/influx/api/v2/write`), and every point is read back.
+#[tokio::test(flavor = "current_thread")]
+async fn both_dialects_write_through_a_path_prefix() {
+    let vm = common::Victoria::start().await;
+    let prefix = format!("http://127.0.0.1:{}/influx", vm.port);
+    for (version, influx) in [
+        (
+            1,
+            InfluxConfig::v1("unused", 1, "db").with_url(prefix.clone()),
+        ),
+        (
+            2,
+            InfluxConfig::v2("unused", 1, "org", "bucket", "token").with_url(prefix.clone()),
+        ),
+    ] {
+        let monitor = Monitor::builder().influx(influx).start().unwrap();
+        for i in 0..50i64 {
+            monitor.record(
+                monitoring::Point::at(format!("prefixed{version}"), BASE_NS + i * 1_000_000)
+                    .with_tag("n", i)
+                    .with_field("v", i),
+            );
+        }
+        let report = monitor.shutdown().await;
+        assert!(report.complete, "{version}: {report:?}");
+        assert_eq!(report.dropped().total(), 0, "{version}: {report:?}");
+        let series = vm
+            .export(&format!("{{__name__=\"prefixed{version}_v\"}}"))
+            .await;
+        let mut stored: Vec<i64> = (series.iter())
+            .map(|s| s["metric"]["n"].as_str().unwrap().parse().unwrap())
+            .collect();
+        stored.sort_unstable();
+        assert_eq!(stored, (0..50).collect::<Vec<_>>(), "version {version}");
+    }
+    assert_eq!(vm.invalid_rows().await, 0);
+}

@@ -14,7 +14,8 @@ use crate::error::Error;
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct InfluxConfig {
-    /// API version: `2` (`/api/v2/write`, token) or `1` (`/write`, user/password). Default `2`.
+    /// API version: `2` (`/api/v2/write`, token), `1` (`/write`, user/password) or `3`
+    /// (InfluxDB 3's `/api/v3/write_lp`, bearer token if any). Default `2`.
     pub version: u8,
     /// `http(s)://host:port` of the server, as InfluxDB's own clients and the
     /// luna-handlers' settings take it; when set, `host`, `port` and `use_ssl` are not used.
@@ -30,7 +31,7 @@ pub struct InfluxConfig {
     pub bucket: String,
     /// 2.x token (required for version 2); env `MONITORING_INFLUX_TOKEN` overrides it.
     pub token: Secret,
-    /// 1.x database (required for version 1).
+    /// 1.x and 3 database (required for versions 1 and 3).
     pub database: String,
     /// 1.x retention policy; default: the database's default.
     pub retention_policy: Option<String>,
@@ -127,6 +128,24 @@ impl InfluxConfig {
         }
     }
 
+    /// An InfluxDB 3 connection (`/api/v3/write_lp`); an empty token sends no
+    /// `Authorization` header.
+    pub fn v3(
+        host: impl Into<String>,
+        port: u16,
+        database: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Self {
+        InfluxConfig {
+            version: 3,
+            host: host.into(),
+            port,
+            database: database.into(),
+            token: Secret::new(token),
+            ..InfluxConfig::default()
+        }
+    }
+
     /// Sets 1.x credentials.
     pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.username = Some(username.into());
@@ -184,10 +203,10 @@ impl InfluxConfig {
                 required("bucket", &self.bucket)?;
                 required("token", self.token.expose())
             }
-            1 => required("database", &self.database),
+            1 | 3 => required("database", &self.database),
             v => Err(Error::config(
                 "monitoring.influx.version",
-                format!("must be 1 or 2, got {v}"),
+                format!("must be 1, 2 or 3, got {v}"),
             )),
         }
     }

@@ -16,7 +16,10 @@ use crate::stats::DropReason;
 
 pub(super) enum Auth {
     None,
+    /// `Authorization: Token …` (InfluxDB 2.x).
     Token(Secret),
+    /// `Authorization: Bearer …` (InfluxDB 3).
+    Bearer(Secret),
     Basic(String, Secret),
 }
 
@@ -80,12 +83,22 @@ fn warn_plain_http(target: &Target) {
     }
 }
 
+/// `<scheme> <secret>` as a header value marked sensitive (kept out of reqwest's
+/// `Debug`); a secret that is not a valid header value sends the scheme alone, which
+/// the server refuses (401, counted), rather than failing the request locally.
+fn secret_header(scheme: &'static str, secret: &Secret) -> http::HeaderValue {
+    let mut value = http::HeaderValue::from_str(&format!("{scheme} {}", secret.expose()))
+        .unwrap_or_else(|_| http::HeaderValue::from_static(scheme));
+    value.set_sensitive(true);
+    value
+}
+
 /// True when `auth` carries a secret that would go over plain `http` to `url`'s host
 /// and that host is not loopback.
 fn secret_in_clear(auth: &Auth, url: &reqwest::Url) -> bool {
     let secret = match auth {
         Auth::None => false,
-        Auth::Token(token) => !token.is_empty(),
+        Auth::Token(token) | Auth::Bearer(token) => !token.is_empty(),
         Auth::Basic(..) => true,
     };
     secret && url.scheme() == "http" && !is_loopback(url)
@@ -223,12 +236,14 @@ impl HttpExporter {
         }
         match &self.target.auth {
             Auth::None => req,
-            Auth::Token(token) => {
-                let mut value = http::HeaderValue::from_str(&format!("Token {}", token.expose()))
-                    .unwrap_or_else(|_| http::HeaderValue::from_static("Token"));
-                value.set_sensitive(true);
-                req.header(reqwest::header::AUTHORIZATION, value)
-            }
+            Auth::Token(token) => req.header(
+                reqwest::header::AUTHORIZATION,
+                secret_header("Token", token),
+            ),
+            Auth::Bearer(token) => req.header(
+                reqwest::header::AUTHORIZATION,
+                secret_header("Bearer", token),
+            ),
             Auth::Basic(user, password) => req.basic_auth(user, Some(password.expose())),
         }
     }

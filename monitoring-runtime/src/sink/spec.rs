@@ -8,7 +8,8 @@ use tokio::task::JoinHandle;
 use super::export::run;
 use super::queue::SinkQueue;
 use super::{
-    http, influx_v1, influx_v2, line_writer, plugin, Capture, Limits, Plugin, SpoolDir, Wants,
+    http, influx_v1, influx_v2, influx_v3, line_writer, plugin, Capture, Limits, Plugin, SpoolDir,
+    Wants,
 };
 use crate::config::{Config, StorageType};
 use crate::error::Error;
@@ -32,10 +33,10 @@ impl SinkSpec {
                     .influx
                     .as_ref()
                     .ok_or_else(|| Error::config("monitoring.influx", "is required"))?;
-                let target = if influx.version == 1 {
-                    influx_v1::target(config, influx)?
-                } else {
-                    influx_v2::target(config, influx)?
+                let target = match influx.version {
+                    1 => influx_v1::target(config, influx)?,
+                    3 => influx_v3::target(config, influx)?,
+                    _ => influx_v2::target(config, influx)?,
                 };
                 SinkSpec::Http(Box::new(http::HttpExporter::new(config, target)?))
             }
