@@ -53,6 +53,8 @@ pub(crate) struct Settings {
     pub(crate) batch_size: usize,
     /// The configured `service` tag, if any.
     pub(crate) service: Option<Text>,
+    /// How often the monitor's health points are recorded (`None`: never).
+    pub(crate) stats_period: Option<Duration>,
 }
 
 pub(crate) struct Flusher {
@@ -62,6 +64,7 @@ pub(crate) struct Flusher {
     control: mpsc::UnboundedReceiver<Control>,
     period: Duration,
     batch_size: usize,
+    stats_period: Option<Duration>,
     schema: Schema,
     v1: Encoder,
     v2: Encoder,
@@ -117,6 +120,7 @@ impl Flusher {
             control,
             period: settings.period,
             batch_size: settings.batch_size,
+            stats_period: settings.stats_period,
             schema: Schema::new(settings.service),
             v1: Encoder::new(Dialect::V1),
             v2: Encoder::new(Dialect::V2),
@@ -134,6 +138,8 @@ impl Flusher {
 
     pub(crate) async fn run(mut self) {
         let mut tick = Self::interval(self.period);
+        // Without a stats period this timer is never polled.
+        let mut health = Self::interval(self.stats_period.unwrap_or(crate::retry::MAX_WAIT));
         loop {
             tokio::select! {
                 message = self.control.recv() => match message {
@@ -169,6 +175,9 @@ impl Flusher {
                     self.schema.tick();
                     self.watch_sinks();
                     self.drain();
+                }
+                _ = health.tick(), if self.stats_period.is_some() => {
+                    crate::health::record(&self.core.records, &self.core.sinks);
                 }
             }
         }

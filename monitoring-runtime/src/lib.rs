@@ -30,7 +30,7 @@
 //! | 4 | `config/`, `stats` | configuration (`Config`, `InfluxConfig`, `Secret`); counters and drop reasons |
 //! | 5 | `record/`, `retry` | what the request path hands over (the record; its timings, extras and spawned-work link; the queue); which failures are retried and how long to wait |
 //! | 6 | `context`, `routes`, `sink/` | a request's tags, fields and timings while it runs; the interned routes of boundary requests, with a per-thread cache; where batches go (InfluxDB 2.x/1.x, stdout, file, plugins, capture: a bounded queue and a task each) and the InfluxDB sinks' disk buffer (`sink/spool/`) |
-//! | 7 | `schema`, `timing`, `tasks`, `controls` | what a record becomes (series, built-in names); `#[timed_field]` and `FieldTimer`; work a request spawns (`spawn`, `spawn_blocking`, `.in_request()`); routes left out and tags from headers, bounded (features `axum`, `actix`) |
+//! | 7 | `schema`, `timing`, `tasks`, `controls`, `health` | what a record becomes (series, built-in names); `#[timed_field]` and `FieldTimer`; work a request spawns (`spawn`, `spawn_blocking`, `.in_request()`); routes left out and tags from headers, bounded (features `axum`, `actix`); the monitor's own health as points |
 //! | 8 | `flusher` | the background loop (batching, dispatch, shutdown) |
 //! | 9 | `monitor` | the handle and its builder |
 //! | 10 | `current` | the global and scoped monitor, the per-thread caches |
@@ -54,6 +54,7 @@ mod controls;
 mod current;
 mod error;
 mod flusher;
+mod health;
 #[cfg(feature = "axum")]
 mod layer;
 pub mod line_protocol;

@@ -257,6 +257,13 @@ impl MonitorBuilder {
         self
     }
 
+    /// Records the monitor's own health every `period` (see the README's "Monitoring
+    /// health"): one point per sink in the series `monitoring`. Off by default.
+    pub fn stats_period(mut self, period: Duration) -> Self {
+        self.config.stats_period = Some(period.as_secs_f64());
+        self
+    }
+
     /// Timeout of one write request (default 10 s).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.config.request_timeout = timeout.as_secs_f64();
@@ -379,6 +386,7 @@ impl MonitorBuilder {
             period: Config::duration(config.flushing_period),
             batch_size: config.batch_size,
             service: config.service.clone().map(Text::from),
+            stats_period: config.stats_period.map(Config::duration),
         };
         runtime.spawn(Flusher::new(core.clone(), tasks, control_rx, settings).run());
         Ok(Monitor { core })

@@ -430,3 +430,61 @@ async fn a_full_queue_refuses_the_newest_points() {
     );
     monitor.shutdown().await;
 }
+
+/// `stats_period`: the monitor's own health as points, one per sink in `monitoring`,
+/// every period, cumulative; a drop reason appears as a field once it is not zero.
+#[tokio::test]
+async fn the_monitors_health_is_recorded_as_points() {
+    let capture = Capture::new();
+    let monitor = Monitor::builder()
+        .without_config_sink()
+        .capture(&capture)
+        .service("svc")
+        .flushing_period(Duration::from_millis(20))
+        .stats_period(Duration::from_millis(50))
+        .queue_capacity(4)
+        .batch_size(1000)
+        .max_buffered_points(1000)
+        .start()
+        .unwrap();
+    for n in 0..10i64 {
+        monitor.record(Point::at("m", 1).with_field("n", n));
+    }
+    let health = || {
+        (capture.series("monitoring").into_iter())
+            .filter(|p| p.field("dropped_queue_full").is_some())
+            .collect::<Vec<_>>()
+    };
+    crate::common::wait_until(
+        "a health point after the drops",
+        Duration::from_secs(30),
+        || !health().is_empty(),
+    )
+    .await;
+    let point = health().pop().unwrap();
+    assert_eq!(point.tag("sink"), Some(&"capture".into()));
+    assert_eq!(point.tag("service"), Some(&"svc".into()));
+    let field = |k: &str| match point.field(k) {
+        Some(monitoring::FieldValue::UInt(n)) => *n,
+        other => panic!("{k}: {other:?}"),
+    };
+    assert_eq!(field("dropped_queue_full"), 6);
+    assert!(
+        field("recorded") >= 10 && field("written") >= 4,
+        "{point:?}"
+    );
+    for k in ["buffered", "spooled", "retries", "queue_depth"] {
+        field(k);
+    }
+    assert!(
+        point.field("dropped_panicked").is_none(),
+        "zero reasons are left out"
+    );
+    monitor.shutdown().await;
+    // Off by default: no health points.
+    let (quiet, quiet_capture) = crate::common::capture_monitor();
+    quiet.record(Point::at("m", 1).with_field("n", 1i64));
+    quiet.flush().await;
+    assert!(quiet_capture.series("monitoring").is_empty());
+    quiet.shutdown().await;
+}

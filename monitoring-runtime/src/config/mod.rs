@@ -125,6 +125,10 @@ pub struct Config {
     /// Bytes the spool may hold; beyond it the oldest segments are dropped and
     /// counted. Default `1073741824` (1 GiB).
     pub max_spool_bytes: u64,
+    /// Seconds between the monitor's health points (one per sink in the series
+    /// `monitoring`: written, dropped by reason, buffered, spooled, retries, queue
+    /// depth). Default: none (off).
+    pub stats_period: Option<f64>,
     /// Routes the boundary adapters leave out, as recorded (`METHOD:/template`, e.g.
     /// `GET:/health`), for `MonitoringLayer::from_config` and
     /// `actix::Monitoring::from_config`. Default: none.
@@ -159,6 +163,7 @@ impl Default for Config {
             ca_cert: None,
             spool_dir: None,
             max_spool_bytes: 1 << 30,
+            stats_period: None,
             skip_routes: Vec::new(),
             header_tags: std::collections::BTreeMap::new(),
             influx: None,
@@ -307,6 +312,15 @@ impl Config {
         seconds("retry_max_delay", self.retry_max_delay)?;
         seconds("max_retry_time", self.max_retry_time)?;
         seconds("shutdown_timeout", self.shutdown_timeout)?;
+        if let Some(period) = self.stats_period {
+            seconds("stats_period", period)?;
+            if period < 0.001 {
+                return Err(Error::config(
+                    "monitoring.stats_period",
+                    format!("must be at least 0.001 (1 ms), got {period}"),
+                ));
+            }
+        }
         let positive = |key: &str, v: usize| {
             if v > 0 {
                 Ok(())
