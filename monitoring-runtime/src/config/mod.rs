@@ -287,40 +287,7 @@ impl Config {
 
     /// Checks every invariant; the error names the key.
     pub fn validate(&self) -> Result<(), Error> {
-        let seconds = |key: &str, v: f64| {
-            if v.is_finite() && v > 0.0 && v < 1e9 {
-                Ok(())
-            } else {
-                Err(Error::config(
-                    format!("monitoring.{key}"),
-                    format!("must be a positive number of seconds, got {v}"),
-                ))
-            }
-        };
-        seconds("flushing_period", self.flushing_period)?;
-        if self.flushing_period < 0.001 {
-            return Err(Error::config(
-                "monitoring.flushing_period",
-                format!(
-                    "must be at least 0.001 (1 ms), got {}",
-                    self.flushing_period
-                ),
-            ));
-        }
-        seconds("request_timeout", self.request_timeout)?;
-        seconds("retry_initial_delay", self.retry_initial_delay)?;
-        seconds("retry_max_delay", self.retry_max_delay)?;
-        seconds("max_retry_time", self.max_retry_time)?;
-        seconds("shutdown_timeout", self.shutdown_timeout)?;
-        if let Some(period) = self.stats_period {
-            seconds("stats_period", period)?;
-            if period < 0.001 {
-                return Err(Error::config(
-                    "monitoring.stats_period",
-                    format!("must be at least 0.001 (1 ms), got {period}"),
-                ));
-            }
-        }
+        self.validate_durations()?;
         let positive = |key: &str, v: usize| {
             if v > 0 {
                 Ok(())
@@ -390,6 +357,45 @@ impl Config {
                 influx.validate()?;
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// Every duration is a positive number of seconds; the periods are at least 1 ms.
+    fn validate_durations(&self) -> Result<(), Error> {
+        let seconds = |key: &str, v: f64| {
+            if v.is_finite() && v > 0.0 && v < 1e9 {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    format!("monitoring.{key}"),
+                    format!("must be a positive number of seconds, got {v}"),
+                ))
+            }
+        };
+        seconds("flushing_period", self.flushing_period)?;
+        if self.flushing_period < 0.001 {
+            return Err(Error::config(
+                "monitoring.flushing_period",
+                format!(
+                    "must be at least 0.001 (1 ms), got {}",
+                    self.flushing_period
+                ),
+            ));
+        }
+        seconds("request_timeout", self.request_timeout)?;
+        seconds("retry_initial_delay", self.retry_initial_delay)?;
+        seconds("retry_max_delay", self.retry_max_delay)?;
+        seconds("max_retry_time", self.max_retry_time)?;
+        seconds("shutdown_timeout", self.shutdown_timeout)?;
+        if let Some(period) = self.stats_period {
+            seconds("stats_period", period)?;
+            if period < 0.001 {
+                return Err(Error::config(
+                    "monitoring.stats_period",
+                    format!("must be at least 0.001 (1 ms), got {period}"),
+                ));
+            }
         }
         Ok(())
     }
