@@ -53,10 +53,10 @@ pub use monitoring_runtime::REQUEST_ID_HEADERS;
 pub use monitoring_runtime::{
     add_field, add_tag, add_time, current, future, in_request, line_protocol, record,
     set_error_code, spawn, spawn_blocking, time_section, BoxError, Capture, Config, DropCounts,
-    DropReason, Error, ErrorCode, FieldTimer, FieldValue, FlushReport, InRequestExt, InfluxConfig,
-    Monitor, MonitorBuilder, MonitoredError, MonitoringPoint, Plugin, Point, ResponseStatus,
-    Secret, SinkStats, Stats, Status, StorageType, TagValue, Text, ToFieldValue, ToTagValue,
-    ToTimestamp, UsageStatistics, STATUS_CANCELLED, STATUS_PANICKED,
+    DropReason, EndpointStats, Error, ErrorCode, FieldTimer, FieldValue, FlushReport, InRequestExt,
+    InfluxConfig, Monitor, MonitorBuilder, MonitoredError, MonitoringPoint, Plugin, Point,
+    ResponseStatus, Secret, SinkStats, Stats, Status, StorageType, TagValue, Text, ToFieldValue,
+    ToTagValue, ToTimestamp, UsageStatistics, STATUS_CANCELLED, STATUS_PANICKED,
 };
 #[cfg(feature = "axum")]
 pub use monitoring_runtime::{MonitoringLayer, MonitoringService};

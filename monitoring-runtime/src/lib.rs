@@ -90,7 +90,7 @@ pub use point::{FieldValue, Point, TagValue, Text};
 pub use request::{STATUS_CANCELLED, STATUS_PANICKED};
 pub use series::{MonitoringPoint, ToFieldValue, ToTagValue, ToTimestamp};
 pub use sink::{BoxError, Capture, Plugin};
-pub use stats::{DropCounts, DropReason, SinkStats, Stats};
+pub use stats::{DropCounts, DropReason, EndpointStats, SinkStats, Stats};
 pub use status::{ErrorCode, MonitoredError, ResponseStatus, Status};
 pub use tasks::{spawn, spawn_blocking, InRequestExt};
 pub use timing::{time_section, FieldTimer};

@@ -190,9 +190,33 @@ impl DropCounters {
     }
 }
 
+/// The counters of one endpoint of an InfluxDB sink.
+#[derive(Debug)]
+pub(crate) struct EndpointCounters {
+    /// The endpoint's URL (never with credentials: they are refused in URLs).
+    pub(crate) url: String,
+    pub(crate) requests: AtomicU64,
+    pub(crate) failures: AtomicU64,
+}
+
+/// A snapshot of one endpoint's counters (`urls`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndpointStats {
+    /// The endpoint's write URL.
+    pub url: String,
+    /// Write requests sent to it.
+    pub requests: u64,
+    /// Requests that failed there (connection error, timeout, 5xx, 429, 3xx); the
+    /// batch went to the next endpoint.
+    pub failures: u64,
+}
+
 /// Counters of one sink.
 #[derive(Debug, Default)]
 pub(crate) struct SinkCounters {
+    /// Per endpoint (InfluxDB sinks).
+    pub(crate) endpoints: Option<Arc<[EndpointCounters]>>,
     pub(crate) received: AtomicU64,
     pub(crate) written: AtomicU64,
     pub(crate) requests: AtomicU64,
@@ -229,6 +253,13 @@ impl SinkCounters {
             replayed: spool.replayed,
             recovered: spool.recovered,
             dropped: self.dropped.snapshot(),
+            endpoints: (self.endpoints.iter().flat_map(|e| e.iter()))
+                .map(|e| EndpointStats {
+                    url: e.url.clone(),
+                    requests: e.requests.load(Relaxed),
+                    failures: e.failures.load(Relaxed),
+                })
+                .collect(),
             last_error: self
                 .last_error
                 .lock()
@@ -250,7 +281,8 @@ pub struct SinkStats {
     pub written: u64,
     /// Write requests sent (HTTP sinks) or batches handed over.
     pub requests: u64,
-    /// Retried attempts.
+    /// Attempts retried after a backoff (with several endpoints: after every endpoint
+    /// failed the batch; a failure followed by another endpoint is counted there).
     pub retries: u64,
     /// Points waiting in the sink's buffer (including a batch in flight, and batches
     /// on their way to the spool).
@@ -264,6 +296,8 @@ pub struct SinkStats {
     pub recovered: u64,
     /// Points dropped by this sink, by reason.
     pub dropped: DropCounts,
+    /// Per endpoint of an InfluxDB sink (one, or each of `urls`), in order.
+    pub endpoints: Vec<EndpointStats>,
     /// The last error the sink saw (never contains credentials).
     pub last_error: Option<String>,
 }

@@ -320,3 +320,32 @@ fn boundary_controls_from_the_config() {
         assert!(e.contains(key), "{toml}: {e}");
     }
 }
+
+/// `urls`: several endpoints, each checked as `url` is (its key and index named, no
+/// credentials echoed); not together with `url`.
+#[test]
+fn several_endpoints_are_checked_one_by_one() {
+    let ok = "[monitoring.influx]\nversion = 1\ndatabase = \"d\"\nurls = [\"http://a:8086\", \"https://b:8086/prefix\"]\n";
+    let c = Config::from_toml_str(ok).unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.influx.unwrap().urls.len(), 2);
+    for (toml, key) in [
+        (
+            "urls = [\"http://a:8086\", \"http://u:s3cret@b:8086\"]",
+            "monitoring.influx.urls[1]",
+        ),
+        ("urls = [\"ftp://a\"]", "monitoring.influx.urls[0]"),
+        (
+            "url = \"http://a:8086\"\nurls = [\"http://b:8086\"]",
+            "monitoring.influx.urls",
+        ),
+    ] {
+        let text = format!("[monitoring.influx]\nversion = 1\ndatabase = \"d\"\n{toml}\n");
+        let e = Config::from_toml_str(&text)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(key) && !e.contains("s3cret"), "{toml}: {e}");
+    }
+}

@@ -141,3 +141,69 @@ async fn an_outage_beyond_the_buffer_drops_the_oldest_and_counts_them_exactly() 
     );
     assert!(last < 9_999, "the newest was kept: {first}..={last}");
 }
+
+/// Two InfluxDB 1.6.7 servers as two endpoints of one destination (`urls`), one killed
+/// with SIGKILL mid-stream and restarted: every recorded point is stored on one of
+/// them, nothing is dropped, and no backoff was needed (the other endpoint took each
+/// batch at once); the endpoints took turns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_endpoints_one_killed_lose_nothing_and_never_back_off() {
+    let mut a = common::Influx1::start().await;
+    let b = common::Influx1::start().await;
+    let monitor = Monitor::builder()
+        .influx(InfluxConfig::v1("unused", 1, "pair").with_urls([a.url(), b.url()]))
+        .flushing_period(ms(50))
+        .batch_size(100)
+        .retry(ms(100), ms(300), Duration::from_secs(60))
+        .request_timeout(Duration::from_secs(5))
+        .start()
+        .unwrap();
+    let record = |from: i64, to: i64| {
+        for n in from..to {
+            monitor.record(Point::at("stream", 1_000_000 + n).with_field("n", n));
+        }
+    };
+    let written = |n: u64| {
+        let monitor = monitor.clone();
+        async move {
+            common::wait_until("points written", Duration::from_secs(60), || {
+                monitor.stats().sinks[0].written >= n
+            })
+            .await;
+        }
+    };
+    for round in 0..5 {
+        record(round * 100, round * 100 + 100);
+        written((round as u64 + 1) * 100).await;
+    }
+    a.kill();
+    for round in 5..15 {
+        record(round * 100, round * 100 + 100);
+        written((round as u64 + 1) * 100).await;
+    }
+    a.restart().await;
+    for round in 15..20 {
+        record(round * 100, round * 100 + 100);
+        written((round as u64 + 1) * 100).await;
+    }
+    let report = monitor.shutdown().await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!(report.dropped().total(), 0, "{report:?}");
+    let sink = &report.stats.sinks[0];
+    assert_eq!((sink.written, sink.retries), (2000, 0), "{sink:?}");
+    let [ea, eb] = &sink.endpoints[..] else {
+        panic!("{sink:?}")
+    };
+    assert!(ea.failures > 0 && eb.failures == 0, "{sink:?}");
+    assert!(
+        ea.requests > ea.failures && eb.requests > 0,
+        "turns: {sink:?}"
+    );
+    let mut stored = std::collections::BTreeSet::new();
+    for server in [&a, &b] {
+        for row in server.select("pair", "SELECT n FROM stream").await {
+            stored.insert(row["n"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(stored, (0..2000).collect(), "the union of both servers");
+}

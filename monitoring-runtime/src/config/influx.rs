@@ -21,6 +21,11 @@ pub struct InfluxConfig {
     /// luna-handlers' settings take it; when set, `host`, `port` and `use_ssl` are not used.
     /// A path after the port is kept as a prefix (a server behind a proxy).
     pub url: Option<String>,
+    /// Several endpoints of one destination (InfluxDB Enterprise data nodes, the
+    /// `vminsert` nodes of a VictoriaMetrics cluster), each as `url` takes it: each batch
+    /// goes to one of them, in turn, and to the next at once when one fails. Instead of
+    /// `url`. Default: none.
+    pub urls: Vec<String>,
     /// Host name or address (no scheme, no port). Default `127.0.0.1`.
     pub host: String,
     /// Port. Default `8086`.
@@ -50,6 +55,14 @@ impl fmt::Debug for InfluxConfig {
         f.debug_struct("InfluxConfig")
             .field("version", &self.version)
             .field("url", &self.url.as_deref().map(redact_userinfo))
+            .field(
+                "urls",
+                &self
+                    .urls
+                    .iter()
+                    .map(|u| redact_userinfo(u))
+                    .collect::<Vec<_>>(),
+            )
             .field("host", &self.host)
             .field("port", &self.port)
             .field("organization", &self.organization)
@@ -83,6 +96,7 @@ impl Default for InfluxConfig {
         InfluxConfig {
             version: 2,
             url: None,
+            urls: Vec::new(),
             host: "127.0.0.1".into(),
             port: 8086,
             organization: String::new(),
@@ -153,6 +167,16 @@ impl InfluxConfig {
         self
     }
 
+    /// Sets several endpoints of the destination (see [`InfluxConfig::urls`]).
+    pub fn with_urls<I>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.urls = urls.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Sets the server's `http(s)://host:port` (see [`InfluxConfig::url`]).
     pub fn with_url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
@@ -184,7 +208,16 @@ impl InfluxConfig {
                 Ok(())
             }
         };
+        if !self.urls.is_empty() && self.url.is_some() {
+            return Err(Error::config(
+                "monitoring.influx.urls",
+                "give either `url` or `urls`, not both",
+            ));
+        }
         match &self.url {
+            _ if !self.urls.is_empty() => {
+                self.base_urls(false)?;
+            }
             Some(url) => {
                 self.base_url(false)?;
                 required("url", url)?;
@@ -217,31 +250,55 @@ impl InfluxConfig {
     /// `use_ssl`. An error names the key that does not make a URL.
     pub(crate) fn base_url(&self, use_ssl: bool) -> Result<reqwest::Url, Error> {
         if let Some(text) = &self.url {
-            let shown = redact_userinfo(text);
-            let bad = |why: &str| {
-                Error::config(
-                    "monitoring.influx.url",
-                    format!("must be http(s)://host[:port][/prefix], got `{shown}`: {why}"),
-                )
-            };
-            if shown != *text {
-                return Err(bad(
-                    "no credentials in the URL (they go in username/password or token)",
-                ));
-            }
-            let url = reqwest::Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(bad("the scheme must be http or https"));
-            }
-            if url.host_str().is_none_or(str::is_empty) {
-                return Err(bad("no host"));
-            }
-            let userinfo = !url.username().is_empty() || url.password().is_some();
-            if url.query().is_some() || url.fragment().is_some() || userinfo {
-                return Err(bad("no query, fragment or credentials (credentials go in username/password or token)"));
-            }
-            return Ok(url);
+            return parse_url("monitoring.influx.url", text);
         }
+        self.host_url(use_ssl)
+    }
+
+    /// The destination's endpoints: `urls`, else the one [`InfluxConfig::base_url`].
+    pub(crate) fn base_urls(&self, use_ssl: bool) -> Result<Vec<reqwest::Url>, Error> {
+        if self.urls.is_empty() {
+            return Ok(vec![self.base_url(use_ssl)?]);
+        }
+        (self.urls.iter().enumerate())
+            .map(|(i, text)| parse_url(&format!("monitoring.influx.urls[{i}]"), text))
+            .collect()
+    }
+}
+
+/// `text` as an endpoint URL; an error names `key` and shows no credentials.
+fn parse_url(key: &str, text: &str) -> Result<reqwest::Url, Error> {
+    let shown = redact_userinfo(text);
+    let bad = |why: &str| {
+        Error::config(
+            key,
+            format!("must be http(s)://host[:port][/prefix], got `{shown}`: {why}"),
+        )
+    };
+    if shown != *text {
+        return Err(bad(
+            "no credentials in the URL (they go in username/password or token)",
+        ));
+    }
+    let url = reqwest::Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    let userinfo = !url.username().is_empty() || url.password().is_some();
+    if url.query().is_some() || url.fragment().is_some() || userinfo {
+        return Err(bad(
+            "no query, fragment or credentials (credentials go in username/password or token)",
+        ));
+    }
+    Ok(url)
+}
+
+impl InfluxConfig {
+    /// `host`, `port` and `use_ssl` as a URL.
+    fn host_url(&self, use_ssl: bool) -> Result<reqwest::Url, Error> {
         let host = self.host.trim();
         let bad = |why: &str| {
             Error::config(

@@ -1,6 +1,7 @@
 //! The HTTP writer both InfluxDB sinks share: gzip, auth, timeouts, and the retry and
 //! split policy of [`crate::retry`].
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use crate::config::{redact_userinfo, Config, InfluxConfig, Secret};
 use crate::error::Error;
 use crate::line_protocol::Dialect;
 use crate::retry::{parse_retry_after, RetryPolicy};
-use crate::stats::DropReason;
+use crate::stats::{DropReason, EndpointCounters};
 
 pub(super) enum Auth {
     None,
@@ -25,7 +26,8 @@ pub(super) enum Auth {
 
 pub(super) struct Target {
     pub(super) name: &'static str,
-    pub(super) url: reqwest::Url,
+    /// The destination's endpoints (one, or `urls`), taken in turn.
+    pub(super) urls: Vec<reqwest::Url>,
     pub(super) dialect: Dialect,
     pub(super) auth: Auth,
     /// What a 404 means here: the database or bucket, and how to create it.
@@ -39,24 +41,27 @@ pub(super) struct Missing {
     pub(super) what: String,
     /// How a user creates it.
     pub(super) how: String,
-    /// `POST /query?q=CREATE DATABASE ...` (1.x with `create_database`).
-    pub(super) create: Option<reqwest::Url>,
+    /// `POST /query?q=CREATE DATABASE ...` on each endpoint (1.x with
+    /// `create_database`); the first that answers is enough.
+    pub(super) create: Option<Vec<reqwest::Url>>,
 }
 
 /// The most of an error body read: the message is cut to 300 characters anyway, and a
 /// broken server may stream without end.
 const MAX_ERROR_BODY: usize = 4096;
 
-/// `path` under the server's base URL (validated with the configuration).
-pub(super) fn url(
+/// `path` under each endpoint's base URL (validated with the configuration).
+pub(super) fn urls(
     config: &Config,
     influx: &InfluxConfig,
     path: &str,
-) -> Result<reqwest::Url, Error> {
-    let mut url = influx.base_url(config.use_ssl)?;
-    let prefix = url.path().trim_end_matches('/').to_owned();
-    url.set_path(&format!("{prefix}{path}"));
-    Ok(url)
+) -> Result<Vec<reqwest::Url>, Error> {
+    let mut urls = influx.base_urls(config.use_ssl)?;
+    for url in &mut urls {
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{prefix}{path}"));
+    }
+    Ok(urls)
 }
 
 /// True for `localhost` and loopback addresses: there compression only costs CPU.
@@ -72,11 +77,15 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 /// One WARN at start when a token or password would travel in clear text: plain
 /// `http` to a host other than loopback.
 fn warn_plain_http(target: &Target) {
-    if secret_in_clear(&target.auth, &target.url) {
+    if let Some(url) = target
+        .urls
+        .iter()
+        .find(|url| secret_in_clear(&target.auth, url))
+    {
         tracing::warn!(
             target: "monitoring",
             sink = target.name,
-            host = target.url.host_str().unwrap_or_default(),
+            host = url.host_str().unwrap_or_default(),
             "monitoring credentials are sent over plain http to a remote host: anyone on the \
              path can read them; use https (use_ssl = true, or an https url)"
         );
@@ -112,6 +121,10 @@ pub(crate) struct HttpExporter {
     policy: RetryPolicy,
     /// Set once a 404 made us send `CREATE DATABASE` (at most once more after start).
     created_after_404: bool,
+    /// The endpoint the next attempt goes to.
+    next: usize,
+    /// Per endpoint, in the order of `target.urls`.
+    endpoints: std::sync::Arc<[EndpointCounters]>,
 }
 
 /// How one write attempt sequence ended.
@@ -165,22 +178,50 @@ impl HttpExporter {
         warn_plain_http(&target);
         let gzip_level = config
             .gzip_level
-            .unwrap_or(if is_loopback(&target.url) { 0 } else { 1 });
+            .unwrap_or(if target.urls.iter().all(is_loopback) {
+                0
+            } else {
+                1
+            });
+        let endpoints = (target.urls.iter())
+            .map(|url| EndpointCounters {
+                url: url.to_string(),
+                requests: Default::default(),
+                failures: Default::default(),
+            })
+            .collect();
         Ok(HttpExporter {
             target,
             client,
             gzip: (gzip_level > 0).then(|| Box::new(Gzip::new(gzip_level))),
             policy: RetryPolicy::from_config(config),
             created_after_404: false,
+            next: 0,
+            endpoints,
         })
+    }
+
+    /// The endpoints' counters, for the sink's stats.
+    pub(super) fn endpoints(&self) -> std::sync::Arc<[EndpointCounters]> {
+        self.endpoints.clone()
     }
 
     /// Sends `CREATE DATABASE` (1.x with `create_database`): true when the server
     /// accepted it. A refusal is one WARN; nothing else changes.
     async fn create_database(&self) -> bool {
-        let Some(url) = &self.target.missing.create else {
+        let Some(urls) = &self.target.missing.create else {
             return false;
         };
+        // On every endpoint: independent servers each need it, and a cluster takes the
+        // statement again harmlessly. True when one of them created it.
+        let mut created = false;
+        for url in urls {
+            created |= self.create_database_at(url).await;
+        }
+        created
+    }
+
+    async fn create_database_at(&self, url: &reqwest::Url) -> bool {
         let mut req = self.client.post(url.clone());
         if let Auth::Basic(user, password) = &self.target.auth {
             req = req.basic_auth(user, Some(password.expose()));
@@ -211,7 +252,8 @@ impl HttpExporter {
     /// The sink and its URL, for the start-up log line: credentials travel in
     /// headers, never in the URL.
     pub(super) fn describe(&self) -> String {
-        format!("{} at {}", self.target.name, self.target.url)
+        let urls: Vec<String> = self.target.urls.iter().map(ToString::to_string).collect();
+        format!("{} at {}", self.target.name, urls.join(", "))
     }
 
     pub(super) fn dialect(&self) -> Dialect {
@@ -225,10 +267,10 @@ impl HttpExporter {
         }
     }
 
-    fn request(&self, body: Bytes) -> reqwest::RequestBuilder {
+    fn request(&self, endpoint: usize, body: Bytes) -> reqwest::RequestBuilder {
         let mut req = self
             .client
-            .post(self.target.url.clone())
+            .post(self.target.urls[endpoint].clone())
             .header(CONTENT_TYPE, "text/plain; charset=utf-8")
             .body(body);
         if self.gzip.is_some() {
@@ -258,6 +300,8 @@ impl HttpExporter {
         let body = self.body(lines.slice(a, b));
         let started = Instant::now();
         let mut attempt = 0u32;
+        // Endpoints that failed this batch since the last backoff.
+        let mut failed = 0;
         // What the shutdown deadline does to these lines.
         let can_spool = cx.can_spool();
         let cut_off = |why: String| match source {
@@ -267,11 +311,25 @@ impl HttpExporter {
         };
         loop {
             cx.request_sent();
+            let endpoint = self.next % self.endpoints.len();
+            // Endpoints take turns, batch by batch, attempt by attempt.
+            self.next = endpoint.wrapping_add(1);
+            self.endpoints[endpoint].requests.fetch_add(1, Relaxed);
             // The whole attempt, answer included, ends at the shutdown deadline, also
             // when shutdown begins while it runs.
-            let Some(answer) = cx.before_deadline(self.attempt(body.clone())).await else {
+            let attempt_sent = self.attempt(endpoint, body.clone());
+            let Some(answer) = cx.before_deadline(attempt_sent).await else {
                 return cut_off("shutdown deadline passed during a write".into());
             };
+            if let Answer::Retry(..) = answer {
+                self.endpoints[endpoint].failures.fetch_add(1, Relaxed);
+                failed += 1;
+                if failed < self.endpoints.len() {
+                    // Another endpoint may be up: the same batch goes there at once.
+                    continue;
+                }
+                failed = 0;
+            }
             let (wait, error) = match answer {
                 Answer::Done(Outcome::Dropped(DropReason::NotFound, error))
                     if self.target.missing.create.is_some() && !self.created_after_404 =>
@@ -341,9 +399,9 @@ impl HttpExporter {
         true
     }
 
-    /// One write request and what its answer means.
-    async fn attempt(&self, body: Bytes) -> Answer {
-        let response = match self.request(body).send().await {
+    /// One write request to `endpoint` and what its answer means.
+    async fn attempt(&self, endpoint: usize, body: Bytes) -> Answer {
+        let response = match self.request(endpoint, body).send().await {
             Ok(response) => response,
             Err(e) => return Answer::Retry(None, describe(&e)),
         };

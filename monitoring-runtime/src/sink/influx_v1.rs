@@ -10,8 +10,8 @@ use crate::error::Error;
 use crate::line_protocol::Dialect;
 
 pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Result<Target, Error> {
-    let mut url = super::http::url(config, influx, "/write")?;
-    {
+    let mut urls = super::http::urls(config, influx, "/write")?;
+    for url in &mut urls {
         let mut q = url.query_pairs_mut();
         q.append_pair("db", &influx.database);
         if let Some(rp) = &influx.retention_policy {
@@ -25,15 +25,17 @@ pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Result<Target, E
     };
     let statement = format!("CREATE DATABASE {}", quoted(&influx.database));
     let create = if influx.create_database {
-        let mut create = super::http::url(config, influx, "/query")?;
-        create.query_pairs_mut().append_pair("q", &statement);
+        let mut create = super::http::urls(config, influx, "/query")?;
+        for url in &mut create {
+            url.query_pairs_mut().append_pair("q", &statement);
+        }
         Some(create)
     } else {
         None
     };
     Ok(Target {
         name: "influx_v1",
-        url,
+        urls,
         dialect: Dialect::V1,
         auth,
         missing: Missing {

@@ -6,14 +6,16 @@ use crate::error::Error;
 use crate::line_protocol::Dialect;
 
 pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Result<Target, Error> {
-    let mut url = super::http::url(config, influx, "/api/v2/write")?;
-    url.query_pairs_mut()
-        .append_pair("org", &influx.organization)
-        .append_pair("bucket", &influx.bucket)
-        .append_pair("precision", "ns");
+    let mut urls = super::http::urls(config, influx, "/api/v2/write")?;
+    for url in &mut urls {
+        url.query_pairs_mut()
+            .append_pair("org", &influx.organization)
+            .append_pair("bucket", &influx.bucket)
+            .append_pair("precision", "ns");
+    }
     Ok(Target {
         name: "influx_v2",
-        url,
+        urls,
         dialect: Dialect::V2,
         auth: Auth::Token(influx.token.clone()),
         missing: Missing {

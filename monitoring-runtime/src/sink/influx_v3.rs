@@ -10,10 +10,12 @@ use crate::error::Error;
 use crate::line_protocol::Dialect;
 
 pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Result<Target, Error> {
-    let mut url = super::http::url(config, influx, "/api/v3/write_lp")?;
-    url.query_pairs_mut()
-        .append_pair("db", &influx.database)
-        .append_pair("precision", "nanosecond");
+    let mut urls = super::http::urls(config, influx, "/api/v3/write_lp")?;
+    for url in &mut urls {
+        url.query_pairs_mut()
+            .append_pair("db", &influx.database)
+            .append_pair("precision", "nanosecond");
+    }
     let auth = if influx.token.is_empty() {
         Auth::None
     } else {
@@ -21,7 +23,7 @@ pub(super) fn target(config: &Config, influx: &InfluxConfig) -> Result<Target, E
     };
     Ok(Target {
         name: "influx_v3",
-        url,
+        urls,
         dialect: Dialect::V2,
         auth,
         missing: Missing {

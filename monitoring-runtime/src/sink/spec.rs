@@ -76,8 +76,10 @@ impl SinkSpec {
         Ok(match self {
             SinkSpec::Http(exporter) => {
                 let dialect = exporter.dialect();
-                let q = SinkQueue::new(exporter.name().to_owned(), Wants::Lines(dialect), limits)
-                    .with_spool(spool, dialect)?;
+                let mut q =
+                    SinkQueue::new(exporter.name().to_owned(), Wants::Lines(dialect), limits)
+                        .with_spool(spool, dialect)?;
+                q.counters.endpoints = Some(exporter.endpoints());
                 let q = Arc::new(q);
                 (q.clone(), rt.spawn(run(q, *exporter)))
             }
