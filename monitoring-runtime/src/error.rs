@@ -62,6 +62,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error of the `i`-th of several tables named `table`: its key gets the index
+    /// (`monitoring.influx.url` -> `monitoring.influx[1].url`).
+    pub(crate) fn indexed(self, table: &str, i: usize) -> Self {
+        match self {
+            Error::Config { key, message } if key.starts_with(table) => Error::Config {
+                key: format!("{table}[{i}]{}", &key[table.len()..]),
+                message,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config {
             key: key.into(),

@@ -279,7 +279,16 @@ impl MonitorBuilder {
     /// Ships to InfluxDB (replacing the configuration's sink).
     pub fn influx(mut self, influx: InfluxConfig) -> Self {
         self.config.storage_type = Some(StorageType::Influx);
-        self.config.influx = Some(influx);
+        self.config.influx = vec![influx];
+        self.config_sink = true;
+        self
+    }
+
+    /// Adds another InfluxDB destination: every point goes to each (see
+    /// [`Config::influx`]).
+    pub fn add_influx(mut self, influx: InfluxConfig) -> Self {
+        self.config.storage_type = Some(StorageType::Influx);
+        self.config.influx.push(influx);
         self.config_sink = true;
         self
     }
@@ -350,7 +359,7 @@ impl MonitorBuilder {
         let _ = crate::clock::raw();
         let mut specs = Vec::new();
         if self.config_sink {
-            specs.push(sink::SinkSpec::from_config(&config)?);
+            specs.extend(sink::SinkSpec::from_config(&config)?);
         }
         specs.extend(self.extra_sinks);
         let sinks: Vec<String> = specs.iter().map(sink::SinkSpec::describe).collect();

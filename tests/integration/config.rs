@@ -38,7 +38,7 @@ fn good_toml_loads_with_defaults() {
     assert_eq!(c.batch_size, 5000);
     assert_eq!(c.gzip_level, None);
     assert_eq!(c.effective_storage_type(), StorageType::Influx);
-    let influx = c.influx.as_ref().unwrap();
+    let influx = &c.influx[0];
     assert_eq!(influx.bucket, "luna_monitoring");
     assert_eq!(influx.token.expose(), "very-secret-token");
     assert!(!format!("{c:?}").contains("very-secret-token"));
@@ -51,7 +51,7 @@ fn good_json_loads() {
         r#"{"monitoring": {"storage_type": "influx", "influx": {"version": 1, "database": "luna", "username": "u", "password": "p4ss"}}}"#,
     );
     let c = Config::load_with_env(f.path(), |_| None).unwrap();
-    let influx = c.influx.as_ref().unwrap();
+    let influx = &c.influx[0];
     assert_eq!((influx.version, influx.database.as_str()), (1, "luna"));
     assert!(!format!("{c:?}").contains("p4ss"));
 }
@@ -207,13 +207,13 @@ fn env_overrides_secrets() {
     };
     let f = file(".toml", GOOD_TOML);
     let c = Config::load_with_env(f.path(), env).unwrap();
-    let influx = c.influx.as_ref().unwrap();
+    let influx = &c.influx[0];
     assert_eq!(influx.token.expose(), "token-from-env");
     assert_eq!(influx.username.as_deref(), Some("user-from-env"));
     assert_eq!(influx.password.expose(), "password-from-env");
     // Without them, the file's values.
     let c = Config::load_with_env(f.path(), |_| None).unwrap();
-    let influx = c.influx.as_ref().unwrap();
+    let influx = &c.influx[0];
     assert_eq!(influx.token.expose(), "very-secret-token");
     assert_eq!(
         (influx.username.as_deref(), influx.password.is_empty()),
@@ -235,7 +235,7 @@ fn the_sample_configs_load() {
             "{file}"
         );
         assert_eq!(config.service.as_deref(), Some("luna-handlers"), "{file}");
-        let influx = config.influx.as_ref().unwrap();
+        let influx = &config.influx[0];
         assert_eq!(influx.version, version, "{file}");
         assert_eq!(
             influx.url.as_deref(),
@@ -270,7 +270,7 @@ fn every_default_is_the_documented_one() {
         (None, None, None)
     );
     assert_eq!(c.max_spool_bytes, 1_073_741_824);
-    let i = c.influx.unwrap();
+    let i = c.influx[0].clone();
     assert_eq!(i.version, 2);
     assert_eq!(i.url, None);
     assert_eq!((i.host.as_str(), i.port), ("127.0.0.1", 8086));
@@ -328,7 +328,7 @@ fn several_endpoints_are_checked_one_by_one() {
     let ok = "[monitoring.influx]\nversion = 1\ndatabase = \"d\"\nurls = [\"http://a:8086\", \"https://b:8086/prefix\"]\n";
     let c = Config::from_toml_str(ok).unwrap();
     c.validate().unwrap();
-    assert_eq!(c.influx.unwrap().urls.len(), 2);
+    assert_eq!(c.influx[0].urls.len(), 2);
     for (toml, key) in [
         (
             "urls = [\"http://a:8086\", \"http://u:s3cret@b:8086\"]",
@@ -348,4 +348,29 @@ fn several_endpoints_are_checked_one_by_one() {
             .to_string();
         assert!(e.contains(key) && !e.contains("s3cret"), "{toml}: {e}");
     }
+}
+
+/// `[[monitoring.influx]]`: several destinations, read in order; a single table still
+/// works; a mistake in the second names its index.
+#[test]
+fn several_destinations_load_and_errors_name_their_index() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/monitoring-two-destinations.toml");
+    let config = Config::load_with_env(&path, |_| None).unwrap();
+    assert_eq!(config.effective_storage_type(), StorageType::Influx);
+    assert_eq!(config.influx.len(), 2);
+    assert_eq!((config.influx[0].version, config.influx[1].version), (1, 2));
+    assert_eq!(config.influx[1].urls.len(), 2);
+    assert_eq!(config.stats_period, Some(10.0));
+    let bad = "[[monitoring.influx]]\nversion = 1\ndatabase = \"a\"\n\
+               [[monitoring.influx]]\nversion = 2\nbucket = \"b\"\ntoken = \"t\"\n";
+    let e = Config::from_toml_str(bad)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("monitoring.influx[1].organization"), "{e}");
+    let typo = "[[monitoring.influx]]\nversion = 1\ndatabse = \"a\"\n";
+    let e = Config::from_toml_str(typo).unwrap_err().to_string();
+    assert!(e.contains("databse"), "{e}");
 }

@@ -207,3 +207,57 @@ async fn two_endpoints_one_killed_lose_nothing_and_never_back_off() {
     }
     assert_eq!(stored, (0..2000).collect(), "the union of both servers");
 }
+
+/// Two destinations (InfluxDB 1.6.7 and VictoriaMetrics), InfluxDB down for 20 s while
+/// points keep coming: VictoriaMetrics has every point on time (each batch written
+/// while InfluxDB is still down), and InfluxDB has every point once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_destinations_outage_never_delays_the_other() {
+    let mut influx = common::Influx1::start().await;
+    let vm = common::Victoria::start().await;
+    let monitor = Monitor::builder()
+        .influx(InfluxConfig::v1("127.0.0.1", influx.port, "two"))
+        .add_influx(InfluxConfig::v2("127.0.0.1", vm.port, "org", "bucket", "t"))
+        .flushing_period(ms(50))
+        .retry(ms(100), ms(500), Duration::from_secs(120))
+        .request_timeout(Duration::from_secs(5))
+        .start()
+        .unwrap();
+    let sink = |name: &str| monitor.stats().sink(name).cloned().unwrap();
+    influx.kill();
+    let down = std::time::Instant::now();
+    let mut n = 0i64;
+    let mut slowest = Duration::ZERO;
+    while down.elapsed() < Duration::from_secs(20) {
+        for _ in 0..100 {
+            monitor.record(Point::at("stream", 1_000_000_000 + n * 1_000_000).with_field("n", n));
+            n += 1;
+        }
+        let recorded = std::time::Instant::now();
+        common::wait_until("VictoriaMetrics on time", Duration::from_secs(30), || {
+            sink("influx_v2").written == n as u64
+        })
+        .await;
+        slowest = slowest.max(recorded.elapsed());
+        tokio::time::sleep(ms(400)).await; // the next batch of a steady load
+    }
+    let during = sink("influx_v1");
+    assert_eq!(during.written, 0, "{during:?}");
+    assert!(during.retries > 0, "{during:?}");
+    influx.restart().await;
+    common::wait_until("InfluxDB catches up", Duration::from_secs(60), || {
+        sink("influx_v1").written == n as u64
+    })
+    .await;
+    let report = monitor.shutdown().await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!(report.dropped().total(), 0, "{report:?}");
+    eprintln!("two destinations: {n} points; VictoriaMetrics wrote each batch within {slowest:?} while InfluxDB was down");
+    assert_eq!(influx.count("two", "stream", "n").await, n as u64);
+    let series = vm.export("{__name__=\"stream_n\"}").await;
+    let stored: usize = series
+        .iter()
+        .map(|s| s["values"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(stored as i64, n);
+}

@@ -25,6 +25,7 @@
 //! | `influx.rs` | [`InfluxConfig`]: the connection, its URL and what logs may show of it |
 //! | `secret.rs` | [`Secret`]: a token or password that never prints |
 
+mod destinations;
 mod influx;
 mod secret;
 
@@ -68,7 +69,7 @@ pub enum StorageType {
 ///     database = "luna_monitoring"
 /// "#).unwrap();
 /// assert_eq!(config.effective_storage_type(), StorageType::Influx);
-/// assert_eq!(config.influx.unwrap().version, 1);
+/// assert_eq!(config.influx[0].version, 1);
 ///
 /// let err = Config::from_toml_str("[monitoring]\nflushing_perod = 1").unwrap_err();
 /// assert!(err.to_string().contains("flushing_perod"));
@@ -137,8 +138,11 @@ pub struct Config {
     /// tag key (`{ "x-tenant-id" = "tenant" }`), bounded as `tag_from_header` says; for
     /// the adapters' `from_config`. Default: none.
     pub header_tags: std::collections::BTreeMap<String, String>,
-    /// InfluxDB connection.
-    pub influx: Option<InfluxConfig>,
+    /// The InfluxDB destinations: one `[monitoring.influx]` table, or several
+    /// `[[monitoring.influx]]` (every point goes to each, each with its own buffer, spool
+    /// subdirectory and stats: a migration, or two stores). Default: none.
+    #[serde(deserialize_with = "destinations::one_or_many")]
+    pub influx: Vec<InfluxConfig>,
 }
 
 impl Default for Config {
@@ -166,7 +170,7 @@ impl Default for Config {
             stats_period: None,
             skip_routes: Vec::new(),
             header_tags: std::collections::BTreeMap::new(),
-            influx: None,
+            influx: Vec::new(),
         }
     }
 }
@@ -264,7 +268,11 @@ impl Config {
         if token.is_none() && user.is_none() && password.is_none() {
             return;
         }
-        let influx = self.influx.get_or_insert_with(InfluxConfig::default);
+        // The first destination's (the others name their own secrets).
+        if self.influx.is_empty() {
+            self.influx.push(InfluxConfig::default());
+        }
+        let influx = &mut self.influx[0];
         if let Some(t) = token {
             influx.token = Secret::new(t);
         }
@@ -278,7 +286,7 @@ impl Config {
 
     /// The storage type in effect (see [`Config::storage_type`]).
     pub fn effective_storage_type(&self) -> StorageType {
-        self.storage_type.unwrap_or(if self.influx.is_some() {
+        self.storage_type.unwrap_or(if !self.influx.is_empty() {
             StorageType::Influx
         } else {
             StorageType::Stdout
@@ -348,13 +356,22 @@ impl Config {
                 ))
             }
             StorageType::Influx => {
-                let Some(influx) = &self.influx else {
+                if self.influx.is_empty() {
                     return Err(Error::config(
                         "monitoring.influx",
                         "is required when storage_type = \"influx\"",
                     ));
-                };
-                influx.validate()?;
+                }
+                let several = self.influx.len() > 1;
+                for (i, influx) in self.influx.iter().enumerate() {
+                    influx.validate().map_err(|e| {
+                        if several {
+                            e.indexed("monitoring.influx", i)
+                        } else {
+                            e
+                        }
+                    })?;
+                }
             }
             _ => {}
         }

@@ -15,6 +15,19 @@ use crate::config::{Config, StorageType};
 use crate::error::Error;
 use crate::line_protocol::Dialect;
 
+/// `name`, or `name_2`, `name_3`, ... when an earlier destination has it: each sink's
+/// stats and spool subdirectory are its own. (A second destination of one version is
+/// rare and made once per monitor: its name is leaked, as a `&'static str`.)
+fn unique_name(name: &'static str, taken: &[&'static str]) -> &'static str {
+    if !taken.contains(&name) {
+        return name;
+    }
+    let n = (2..)
+        .find(|n| !taken.iter().any(|t| *t == format!("{name}_{n}")))
+        .unwrap_or(2);
+    Box::leak(format!("{name}_{n}").into_boxed_str())
+}
+
 type Starter = Box<dyn FnOnce(&Handle, Arc<SinkQueue>) -> JoinHandle<()> + Send>;
 
 /// A sink to start.
@@ -26,24 +39,33 @@ pub(crate) enum SinkSpec {
 }
 
 impl SinkSpec {
-    pub(crate) fn from_config(config: &Config) -> Result<SinkSpec, Error> {
+    /// The configuration's sinks: one per InfluxDB destination, or the line writer.
+    pub(crate) fn from_config(config: &Config) -> Result<Vec<SinkSpec>, Error> {
         Ok(match config.effective_storage_type() {
             StorageType::Influx => {
-                let influx = config
-                    .influx
-                    .as_ref()
-                    .ok_or_else(|| Error::config("monitoring.influx", "is required"))?;
-                let target = match influx.version {
-                    1 => influx_v1::target(config, influx)?,
-                    3 => influx_v3::target(config, influx)?,
-                    _ => influx_v2::target(config, influx)?,
-                };
-                SinkSpec::Http(Box::new(http::HttpExporter::new(config, target)?))
+                if config.influx.is_empty() {
+                    return Err(Error::config("monitoring.influx", "is required"));
+                }
+                let mut names: Vec<&'static str> = Vec::new();
+                let mut specs = Vec::new();
+                for influx in &config.influx {
+                    let mut target = match influx.version {
+                        1 => influx_v1::target(config, influx)?,
+                        3 => influx_v3::target(config, influx)?,
+                        _ => influx_v2::target(config, influx)?,
+                    };
+                    target.name = unique_name(target.name, &names);
+                    names.push(target.name);
+                    specs.push(SinkSpec::Http(Box::new(http::HttpExporter::new(
+                        config, target,
+                    )?)));
+                }
+                specs
             }
-            StorageType::Stdout => SinkSpec::Lines(line_writer::LineWriter::stdout()),
-            StorageType::File => SinkSpec::Lines(line_writer::LineWriter::file(
+            StorageType::Stdout => vec![SinkSpec::Lines(line_writer::LineWriter::stdout())],
+            StorageType::File => vec![SinkSpec::Lines(line_writer::LineWriter::file(
                 config.file.clone().expect("validated"),
-            )),
+            ))],
         })
     }
 
