@@ -4,7 +4,9 @@
 //! cumulative since start: `recorded`, `written`, `buffered`, `spooled`, `retries`,
 //! `queue_depth` (points waiting for the flusher now), and `dropped_<reason>` for each
 //! drop reason that is not zero (the monitor's own drops, such as `queue_full`,
-//! counted on every sink's point). They go to every sink, like any point.
+//! counted on every sink's point). A sink with several endpoints (`urls`) adds one
+//! point per endpoint, tagged `endpoint` (its URL), with its `requests` and `failures`.
+//! They go to every sink, like any point.
 
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -36,5 +38,15 @@ pub(crate) fn record(records: &RecordQueue, sinks: &[std::sync::Arc<SinkQueue>])
             point = point.with_field(format!("dropped_{}", reason.as_str()), n);
         }
         records.push_with(|| Record::Point(point));
+        if stats.endpoints.len() > 1 {
+            for endpoint in &stats.endpoints {
+                let point = Point::new(SERIES)
+                    .with_tag("sink", sink.name().to_owned())
+                    .with_tag("endpoint", endpoint.url.clone())
+                    .with_field("requests", endpoint.requests)
+                    .with_field("failures", endpoint.failures);
+                records.push_with(|| Record::Point(point));
+            }
+        }
     }
 }

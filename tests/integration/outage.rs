@@ -156,6 +156,7 @@ async fn two_endpoints_one_killed_lose_nothing_and_never_back_off() {
         .batch_size(100)
         .retry(ms(100), ms(300), Duration::from_secs(60))
         .request_timeout(Duration::from_secs(5))
+        .stats_period(ms(200))
         .start()
         .unwrap();
     let record = |from: i64, to: i64| {
@@ -190,7 +191,8 @@ async fn two_endpoints_one_killed_lose_nothing_and_never_back_off() {
     assert!(report.complete, "{report:?}");
     assert_eq!(report.dropped().total(), 0, "{report:?}");
     let sink = &report.stats.sinks[0];
-    assert_eq!((sink.written, sink.retries), (2000, 0), "{sink:?}");
+    // Every point written (the 2,000 and the health points), none after a backoff.
+    assert_eq!((sink.written, sink.retries), (sink.received, 0), "{sink:?}");
     let [ea, eb] = &sink.endpoints[..] else {
         panic!("{sink:?}")
     };
@@ -206,6 +208,29 @@ async fn two_endpoints_one_killed_lose_nothing_and_never_back_off() {
         }
     }
     assert_eq!(stored, (0..2000).collect(), "the union of both servers");
+    // The health points name each endpoint, and the failures of the one killed.
+    let mut failures = std::collections::BTreeMap::new();
+    for server in [&a, &b] {
+        let q = "SELECT last(failures) FROM monitoring WHERE endpoint =~ /./ GROUP BY endpoint";
+        let body = server.query("pair", q).await;
+        for s in body["results"][0]["series"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let endpoint = s["tags"]["endpoint"].as_str().unwrap().to_owned();
+            let n = s["values"][0][1].as_u64().unwrap();
+            let seen = failures.entry(endpoint).or_insert(0);
+            *seen = n.max(*seen);
+        }
+    }
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(
+        failures
+            .iter()
+            .any(|(url, n)| url.contains(&a.port.to_string()) && *n > 0),
+        "{failures:?}"
+    );
 }
 
 /// Two destinations (InfluxDB 1.6.7 and VictoriaMetrics), InfluxDB down for 20 s while
