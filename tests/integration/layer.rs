@@ -398,12 +398,14 @@ async fn header_tags_are_bounded_in_value_and_cardinality() {
 async fn route_with_names_the_routes_of_a_plain_hyper_service() {
     let (monitor, capture) = common::capture_monitor();
     let service = tower::ServiceBuilder::new()
-        .layer(monitoring::MonitoringLayer::new().route_with(|head| {
-            head.uri
-                .path()
-                .starts_with("/v1/faces/")
-                .then_some("/v1/faces/{id}")
-        }))
+        .layer(monitoring::MonitoringLayer::new().route_with(
+            |head: &monitoring::RequestHead<'_>| {
+                head.uri
+                    .path()
+                    .starts_with("/v1/faces/")
+                    .then_some("/v1/faces/{id}")
+            },
+        ))
         .service(tower::service_fn(
             |request: http::Request<hyper::body::Incoming>| async move {
                 let status = if request.uri().path().starts_with("/v1/faces/") {

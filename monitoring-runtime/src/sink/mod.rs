@@ -11,7 +11,7 @@
 //! | InfluxDB 2.x `/api/v2/write` | `influx_v2.rs` |
 //! | InfluxDB 1.x `/write` | `influx_v1.rs` |
 //! | InfluxDB 3 `/api/v3/write_lp` | `influx_v3.rs` |
-//! | shared HTTP writer, retries, batch splitting | `http.rs` (policy in `retry.rs`) |
+//! | shared HTTP writer: endpoints, retries, batch splitting (`http/mod.rs`); auth headers and error answers (`http/wire.rs`) | `http/` (policy in `retry.rs`) |
 //! | line protocol to stdout or a file | `line_writer.rs` |
 //! | in-memory capture for tests | `capture.rs` |
 //! | user plugins | `plugin.rs` |
