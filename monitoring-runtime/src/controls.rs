@@ -5,7 +5,8 @@
 //!
 //! A header tag's value becomes a tag of the request's points when it is 1 to
 //! [`MAX_TAG_VALUE`] bytes of text without control characters, else `<invalid>`. Each
-//! tag key keeps at most [`MAX_TAG_VALUES`] distinct values per process; later new values
+//! tag key keeps at most [`MAX_TAG_VALUES`] distinct values per process (however many
+//! adapters take it); later new values
 //! are recorded as `<other>` and counted ([`Stats::tag_values_capped`](crate::Stats)),
 //! so a client can never create unbounded series. Values are interned: a request whose
 //! value was seen before allocates nothing for it.
@@ -21,22 +22,40 @@ pub(crate) const MAX_TAG_VALUE: usize = 64;
 /// Distinct values a header tag keeps per process; later ones are `<other>`.
 pub(crate) const MAX_TAG_VALUES: usize = 1000;
 
+/// A tag key's values seen so far in this process, interned.
+type Values = RwLock<HashMap<Box<str>, Arc<str>>>;
+
+/// The values of every header tag key, process-wide: the bound is per tag key and
+/// process, however many layers or middlewares take the tag.
+static KEYS: std::sync::Mutex<Vec<(Box<str>, Arc<Values>)>> = std::sync::Mutex::new(Vec::new());
+
+fn values_of(key: &str) -> Arc<Values> {
+    let mut keys = KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, values)) = keys.iter().find(|(k, _)| &**k == key) {
+        return values.clone();
+    }
+    let values = Arc::new(Values::default());
+    keys.push((key.into(), values.clone()));
+    values
+}
+
 /// A tag taken from a request header.
 #[derive(Debug)]
 pub(crate) struct HeaderTag {
     /// The header, lower case.
     pub(crate) header: http::HeaderName,
     pub(crate) key: Text,
-    /// The values seen so far, interned.
-    values: RwLock<HashMap<Box<str>, Arc<str>>>,
+    /// The tag key's values seen so far (shared by every `HeaderTag` of this key).
+    values: Arc<Values>,
 }
 
 impl HeaderTag {
     pub(crate) fn new(header: http::HeaderName, key: impl Into<Text>) -> Self {
+        let key = key.into();
         HeaderTag {
+            values: values_of(key.as_str()),
             header,
-            key: key.into(),
-            values: RwLock::new(HashMap::new()),
+            key,
         }
     }
 
@@ -192,7 +211,8 @@ mod tests {
 
     #[test]
     fn header_values_are_checked_interned_and_capped() {
-        let tag = HeaderTag::new(http::HeaderName::from_static("x-tenant-id"), "tenant");
+        // A key no other test uses: the bound is per key and process.
+        let tag = HeaderTag::new(http::HeaderName::from_static("x-tenant-id"), "unit_tenant");
         assert_eq!(tag.value(None), None);
         assert_eq!(text(tag.value(Some(b"acme"))), "acme");
         for bad in [&b""[..], b"a\tb", b"\xff", &[b'x'; 65]] {
@@ -207,6 +227,10 @@ mod tests {
         assert_eq!(crate::stats::tag_values_capped() - before, 7);
         assert_eq!(text(tag.value(Some(b"t2000"))), "<other>");
         assert_eq!(text(tag.value(Some(b"acme"))), "acme", "known values stay");
+        // Another adapter taking the same tag shares the bound.
+        let again = HeaderTag::new(http::HeaderName::from_static("x-other"), "unit_tenant");
+        assert_eq!(text(again.value(Some(b"t3000"))), "<other>");
+        assert_eq!(text(again.value(Some(b"t7"))), "t7");
     }
 
     #[test]

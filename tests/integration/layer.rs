@@ -326,13 +326,14 @@ async fn skipped_routes_record_nothing() {
 
 /// `tag_from_header`: the header's value is a tag of the request's points (`requests`
 /// and `errors`); an unusable value is `<invalid>`; after 1,000 distinct values new
-/// ones are `<other>`, counted in `stats()`.
+/// ones are `<other>`, counted in `stats()`. (A tag key of its own: the bound is per
+/// key and process.)
 #[tokio::test(flavor = "current_thread")]
 async fn header_tags_are_bounded_in_value_and_cardinality() {
     let (monitor, capture) = common::capture_monitor();
     let app = Router::new()
         .route("/items/{id}", get(item))
-        .layer(monitoring::MonitoringLayer::new().tag_from_header("x-tenant-id", "tenant"));
+        .layer(monitoring::MonitoringLayer::new().tag_from_header("x-tenant-id", "tenant_capped"));
     let send = |tenant: Option<Vec<u8>>, path: &'static str| {
         let mut request = http::Request::get(path);
         if let Some(tenant) = tenant {
@@ -358,7 +359,7 @@ async fn header_tags_are_bounded_in_value_and_cardinality() {
     }
     assert!(monitor.flush().await.complete);
     let tenants: Vec<Option<String>> = (capture.series("requests").iter())
-        .map(|p| p.tag("tenant").map(common::hostile::text))
+        .map(|p| p.tag("tenant_capped").map(common::hostile::text))
         .collect();
     assert_eq!(tenants.len(), 4 + 1005);
     assert_eq!(
@@ -384,7 +385,7 @@ async fn header_tags_are_bounded_in_value_and_cardinality() {
     assert_eq!(errors.len(), 1);
     assert_eq!(
         errors[0]
-            .tag("tenant")
+            .tag("tenant_capped")
             .map(common::hostile::text)
             .as_deref(),
         Some("acme")
