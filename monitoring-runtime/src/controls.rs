@@ -182,19 +182,7 @@ impl Controls {
 /// `POST:/grpc.health.v1.Health/Check`) into its interned route; an error says what is
 /// wrong with it.
 pub(crate) fn skip_route(route: &str) -> Result<&'static RouteMeta, String> {
-    let Some((method, template)) = route.split_once(':') else {
-        return Err(format!(
-            "`{route}` is not METHOD:/template (as recorded, e.g. GET:/health)"
-        ));
-    };
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(format!(
-            "`{route}`: the method must be upper case, e.g. GET"
-        ));
-    }
-    if !template.starts_with('/') && template != "<unmatched>" {
-        return Err(format!("`{route}`: the template must start with `/`"));
-    }
+    let (method, template) = crate::config::route_parts(route)?;
     Ok(crate::routes::route_meta(method, Some(template)))
 }
 

@@ -123,8 +123,8 @@ impl MonitoringLayer {
     }
 
     /// Leaves out the requests of these routes, written as recorded (`METHOD:/template`,
-    /// e.g. `GET:/health`): they record nothing and cost no more than a request without
-    /// the layer. A route that is not `METHOD:/template` is left out of the list with
+    /// e.g. `GET:/health`): they record nothing (the layer only looks their route up).
+    /// A route that is not `METHOD:/template` is left out of the list with
     /// one ERROR. (A `#[monitored]` handler on a skipped route still records its own
     /// point.)
     pub fn skip<I>(mut self, routes: I) -> Self

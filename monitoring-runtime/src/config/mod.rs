@@ -32,6 +32,9 @@ mod influx;
 mod secret;
 mod validate;
 
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub(crate) use validate::route_parts;
+
 pub(crate) use influx::redact_userinfo;
 pub use influx::InfluxConfig;
 pub use secret::Secret;

@@ -136,17 +136,8 @@ impl Config {
     /// `skip_routes` are `METHOD:/template`; `header_tags` name headers and tag keys.
     fn validate_boundary(&self) -> Result<(), Error> {
         for (i, route) in self.skip_routes.iter().enumerate() {
-            let ok = route.split_once(':').is_some_and(|(method, template)| {
-                !method.is_empty()
-                    && method.bytes().all(|b| b.is_ascii_uppercase())
-                    && (template.starts_with('/') || template == "<unmatched>")
-            });
-            if !ok {
-                return Err(Error::config(
-                    format!("monitoring.skip_routes[{i}]"),
-                    format!("`{route}` is not METHOD:/template, as recorded (e.g. GET:/health)"),
-                ));
-            }
+            route_parts(route)
+                .map_err(|why| Error::config(format!("monitoring.skip_routes[{i}]"), why))?;
         }
         for (header, tag) in &self.header_tags {
             if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
@@ -164,4 +155,23 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A route as recorded, `METHOD:/template` (`GET:/health`, `POST:<unmatched>`): its
+/// method and template, or what is wrong with it.
+pub(crate) fn route_parts(route: &str) -> Result<(&str, &str), String> {
+    let Some((method, template)) = route.split_once(':') else {
+        return Err(format!(
+            "`{route}` is not METHOD:/template (as recorded, e.g. GET:/health)"
+        ));
+    };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(format!(
+            "`{route}`: the method must be upper case, e.g. GET"
+        ));
+    }
+    if !template.starts_with('/') && template != "<unmatched>" {
+        return Err(format!("`{route}`: the template must start with `/`"));
+    }
+    Ok((method, template))
 }

@@ -26,10 +26,10 @@ pub(super) struct QueueState {
 /// A sink's bounded queue, shared by the flusher (producer) and the sink's task.
 pub(crate) struct SinkQueue {
     pub(super) name: String,
-    pub(super) wants: Wants,
-    pub(super) limits: Limits,
-    pub(super) state: Mutex<QueueState>,
-    pub(super) wake: Arc<Notify>,
+    wants: Wants,
+    limits: Limits,
+    state: Mutex<QueueState>,
+    wake: Arc<Notify>,
     pub(super) closing: watch::Sender<Option<Instant>>,
     pub(crate) counters: SinkCounters,
     /// The disk buffer (InfluxDB sinks with `spool_dir`).
@@ -264,9 +264,7 @@ impl SinkQueue {
         let lost = self.drop_over_bounds(st);
         if lost > 0 {
             let why = "the spool could not be written and the memory bound was reached";
-            if self.count_drop_unlogged(DropReason::SpoolError, lost, why) {
-                warn_dropped(&self.name, DropReason::SpoolError, lost as u64, why);
-            }
+            self.drop_points(DropReason::SpoolError, lost, why);
         }
     }
 
@@ -342,8 +340,7 @@ impl SinkQueue {
         }
         let why = "the sink's task ended unexpectedly";
         tracing::error!(target: "monitoring", sink = %self.name, "monitoring {why}; its points are counted as dropped (panicked)");
-        let lost = self.abandon(DropReason::Panicked, why);
-        let _ = lost;
+        self.abandon(DropReason::Panicked, why);
         let idle = std::mem::take(&mut self.lock().idle);
         for waiter in idle {
             let _ = waiter.send(());
@@ -363,10 +360,7 @@ impl SinkQueue {
     /// Counts `n` points lost to a panic; the first since the last recovery is logged.
     pub(super) fn panic_drop(&self, n: u64, message: &str) {
         let why = format!("the sink panicked: {message}");
-        let first = self.counters.dropped.add(DropReason::Panicked, n);
-        self.counters
-            .set_error(format!("{}: {why}", DropReason::Panicked.as_str()));
-        if first {
+        if self.count_drop_unlogged(DropReason::Panicked, n as usize, &why) {
             tracing::error!(
                 target: "monitoring",
                 sink = %self.name,
