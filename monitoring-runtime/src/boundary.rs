@@ -20,18 +20,60 @@ use crate::status::Status;
 /// Header names read for the request id, in order.
 pub const REQUEST_ID_HEADERS: [&str; 2] = ["luna-request-id", "x-request-id"];
 
-/// A response (or the inner service's error) as the boundary sees it.
-pub(crate) trait Outcome {
+/// A response (or the inner service's error) as the boundary sees it. Public only as
+/// far as [`ResponseFuture`]'s output names it: nothing outside the crate can reach it.
+#[allow(unreachable_pub)]
+pub trait Outcome {
+    /// What the adapter passes on: the response, as it is or with its body watched.
+    type Passed;
     /// Its status and the error code it carries.
     fn outcome(&self) -> Status;
+    /// Passes the response on and ends the request with its [`Outcome::outcome`]; an
+    /// adapter whose responses can carry their status after the headers (gRPC's
+    /// trailers) may instead hand the request on to the response's body.
+    fn pass_on(self, started: &mut Option<Started>) -> Self::Passed;
 }
 
 /// A boundary request as started: the request, its route, the tags taken from its
-/// headers (added at its first poll).
-pub(crate) struct Started {
-    request: Request,
+/// headers (added at its first poll). Public as far as [`Outcome`] is.
+#[allow(unreachable_pub)]
+pub struct Started {
+    pub(crate) request: Request,
     route: &'static RouteMeta,
     tags: Vec<(Text, TagValue)>,
+    /// A gRPC call: its status is read from the answer's `grpc-status`.
+    pub(crate) grpc: Option<GrpcCall>,
+}
+
+/// What a gRPC call's answer completes.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) struct GrpcCall {
+    /// The call's path while it is no route yet (the first call of a method in this
+    /// process, or a method the server may not implement): it becomes one when the
+    /// server answers anything but UNIMPLEMENTED.
+    pub(crate) path: Option<Box<str>>,
+}
+
+/// A gRPC call dropped before its answer was cancelled by its client: CANCELLED (a
+/// panic is left to [`Request`], which records 500).
+impl Drop for Started {
+    #[inline]
+    fn drop(&mut self) {
+        if self.grpc.is_some() {
+            self.cancel_grpc();
+        }
+    }
+}
+
+impl Started {
+    #[cold]
+    #[inline(never)]
+    fn cancel_grpc(&mut self) {
+        if self.request.is_pending() && !std::thread::panicking() {
+            self.request
+                .end(crate::grpc::status(crate::grpc::CANCELLED));
+        }
+    }
 }
 
 /// Starts the boundary request of `method` on the matched `template` (`None`: no route
@@ -48,7 +90,17 @@ pub(crate) fn start(
     if !crate::switches::monitoring_on() {
         return None;
     }
-    let route = route_meta(method, template);
+    start_on(route_meta(method, template), controls, request_id, tags)
+}
+
+/// [`start`] on a route already looked up.
+#[inline]
+pub(crate) fn start_on(
+    route: &'static RouteMeta,
+    controls: Option<&Controls>,
+    request_id: impl FnOnce() -> Option<Text>,
+    tags: impl FnOnce(&Controls) -> Vec<(Text, TagValue)>,
+) -> Option<Started> {
     let tags = match controls {
         Some(controls) if controls.skips(route) => return None,
         Some(controls) => tags(controls),
@@ -60,11 +112,24 @@ pub(crate) fn start(
         request,
         route,
         tags,
+        grpc: None,
     })
 }
 
 /// The longest request id taken from a client's header, in bytes.
 pub(crate) const MAX_CLIENT_REQUEST_ID: usize = 128;
+
+/// Ends `started`'s request with `outcome`'s status: what [`Outcome::pass_on`] does
+/// for a response whose headers say all.
+#[inline]
+pub(crate) fn end(started: &mut Option<Started>, outcome: &impl Outcome) {
+    if let Some(started) = started {
+        // Tested here too: the status is read only for a request that records.
+        if started.request.is_pending() {
+            started.request.end(outcome.outcome());
+        }
+    }
+}
 
 /// The request id the client sent: the first of [`REQUEST_ID_HEADERS`] whose value
 /// `header` finds (given the header's index in that list, so that each adapter looks
@@ -108,35 +173,31 @@ where
     F: Future,
     F::Output: Outcome,
 {
-    type Output = F::Output;
+    type Output = <F::Output as Outcome>::Passed;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let inner = this.inner;
-        match this.request {
-            None => inner.poll(cx),
+        let out = match this.request {
+            None => std::task::ready!(inner.poll(cx)),
             Some(Started {
                 request,
                 route,
                 tags,
+                ..
             }) => {
                 // For a `#[monitored]` handler inside, to compare its route with this.
                 let _route = BoundaryRoute::enter(route);
-                request.poll(
-                    || {
-                        // Inside the request's context: the tags go to its points.
-                        for (key, value) in tags.drain(..) {
-                            crate::context::add_tag(key, value);
-                        }
-                        inner.poll(cx)
-                    },
-                    |out| {
-                        let status = out.outcome();
-                        (out, status)
-                    },
-                )
+                std::task::ready!(request.poll_in_context(|| {
+                    // Inside the request's context: the tags go to its points.
+                    for (key, value) in tags.drain(..) {
+                        crate::context::add_tag(key, value);
+                    }
+                    inner.poll(cx)
+                }))
             }
-        }
+        };
+        Poll::Ready(out.pass_on(this.request))
     }
 }
 

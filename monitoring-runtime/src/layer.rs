@@ -20,13 +20,21 @@
 //! Under the layer every handler, with or without `#[monitored]`, can add tags, fields,
 //! timings and usage counters; a `#[monitored]` handler adds its error code and records
 //! no second point.
+//!
+//! gRPC calls (request content type `application/grpc*`, e.g. tonic's) are recorded
+//! as gRPC: route `POST:/package.Service/Method` from the path (a method the server
+//! answers UNIMPLEMENTED with stays `POST:<unmatched>`), the status from `grpc-status`
+//! (trailers, or the headers of a trailers-only answer) as its HTTP equivalent with the
+//! numeric code as error code, and the time to the end of the response body (see
+//! `body.rs`).
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::boundary::{Outcome, ResponseFuture};
+use crate::boundary::{GrpcCall, Outcome, ResponseFuture, Started};
 use crate::config::Config;
 use crate::controls::{self, Controls};
+use crate::grpc;
 use crate::status::{ErrorCode, Status};
 
 /// The tower layer: every request monitored where it enters the service. Add it with
@@ -63,6 +71,23 @@ use crate::status::{ErrorCode, Status};
 ///   ([`set_error_code`](crate::set_error_code), or `#[monitored]`'s
 ///   [`MonitoredError`](crate::MonitoredError)), else the status code.
 /// - Request id: the `LUNA-Request-Id` header, then `X-Request-Id`, else generated.
+///
+/// gRPC (tonic): add the layer to the server, or around tonic's routes in an axum
+/// router; each call is recorded with its method's route, its gRPC code (as the HTTP
+/// status of google.rpc.Code's mapping, the code itself as `error_code`) and the time to
+/// the end of its stream; a stream the client drops is CANCELLED (499):
+///
+/// ```no_run
+/// # async fn serve(routes: tonic::service::Routes) -> Result<(), tonic::transport::Error> {
+/// use monitoring_runtime::MonitoringLayer;
+///
+/// tonic::transport::Server::builder()
+///     .layer(MonitoringLayer::new())
+///     .add_routes(routes)
+///     .serve("127.0.0.1:50051".parse().unwrap())
+///     .await
+/// # }
+/// ```
 ///
 /// Leaving requests out, tags from headers, and routes of a service without axum's
 /// router:
@@ -189,6 +214,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for MonitoringService<S> {
 impl<S, B, RB> tower_service::Service<http::Request<B>> for MonitoringService<S>
 where
     S: tower_service::Service<http::Request<B>, Response = http::Response<RB>>,
+    RB: 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -199,6 +225,33 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let state = if is_grpc(&request) {
+            self.start_grpc(&request)
+        } else {
+            self.start_http(&request)
+        };
+        ResponseFuture::new(self.inner.call(request), state)
+    }
+}
+
+/// True for a gRPC call. gRPC is always POST: other requests skip the content-type
+/// lookup.
+#[inline]
+fn is_grpc<B>(request: &http::Request<B>) -> bool {
+    request.method() == http::Method::POST
+        && grpc::is_grpc(
+            request
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .map(http::HeaderValue::as_bytes),
+        )
+}
+
+impl<S> MonitoringService<S> {
+    /// Starts an HTTP request: its route is axum's matched template, else what
+    /// `route_with` names, else `METHOD:<unmatched>`.
+    #[inline]
+    fn start_http<B>(&self, request: &http::Request<B>) -> Option<Started> {
         let template = request
             .extensions()
             .get::<axum::extract::MatchedPath>()
@@ -212,20 +265,50 @@ where
                 })
             });
         let headers = request.headers();
-        let state = crate::boundary::start(
+        crate::boundary::start(
             request.method().as_str(),
             template,
             self.controls.as_deref(),
-            || {
-                crate::boundary::request_id(|i| {
-                    let name = &REQUEST_ID_HEADER_NAMES[i];
-                    headers.get(name).map(|v| v.as_bytes())
-                })
-            },
+            || client_request_id(headers),
             |controls| controls.tags(|name| headers.get(name).map(|v| v.as_bytes())),
-        );
-        ResponseFuture::new(self.inner.call(request), state)
+        )
     }
+
+    /// Starts a gRPC call: its route is its path (`POST:/package.Service/Method`) when
+    /// the path is a known route, else `POST:<unmatched>` until the answer shows the
+    /// server implements the method (the path is kept until then: the first call of a
+    /// method, and calls of methods that do not exist).
+    #[inline(never)]
+    fn start_grpc<B>(&self, request: &http::Request<B>) -> Option<Started> {
+        if !crate::switches::monitoring_on() {
+            return None;
+        }
+        let template = grpc::route_template(request.uri().path());
+        let known = template.and_then(|t| crate::routes::existing("POST", t));
+        let route = known.unwrap_or_else(|| crate::routes::route_meta("POST", None));
+        let headers = request.headers();
+        let mut started = crate::boundary::start_on(
+            route,
+            self.controls.as_deref(),
+            || client_request_id(headers),
+            |controls| controls.tags(|name| headers.get(name).map(|v| v.as_bytes())),
+        )?;
+        let path = match known {
+            Some(_) => None,
+            None => template.map(Box::from),
+        };
+        started.grpc = Some(GrpcCall { path });
+        Some(started)
+    }
+}
+
+/// The request id a client sent in `headers` (gRPC metadata are headers too).
+#[inline]
+fn client_request_id(headers: &http::HeaderMap) -> Option<crate::point::Text> {
+    crate::boundary::request_id(|i| {
+        let name = &REQUEST_ID_HEADER_NAMES[i];
+        headers.get(name).map(|v| v.as_bytes())
+    })
 }
 
 /// [`REQUEST_ID_HEADERS`](crate::REQUEST_ID_HEADERS) as header names, parsed at
@@ -237,7 +320,22 @@ static REQUEST_ID_HEADER_NAMES: [http::HeaderName; 2] = [
 
 /// What the final response says: its status and the [`ErrorCode`] extension; an error
 /// from the inner service is 500.
-impl<RB, E> Outcome for Result<http::Response<RB>, E> {
+impl<RB: 'static, E> Outcome for Result<http::Response<RB>, E> {
+    type Passed = Self;
+
+    /// An HTTP response ends its request; a gRPC call's answer (status 200) hands the
+    /// request on to its body, which ends it (see `body.rs`).
+    #[inline]
+    fn pass_on(self, started: &mut Option<Started>) -> Self {
+        match started.take_if(|s| s.grpc.is_some() && s.request.is_pending()) {
+            None => {
+                crate::boundary::end(started, &self);
+                self
+            }
+            Some(call) => grpc_answer(self, call),
+        }
+    }
+
     fn outcome(&self) -> Status {
         match self {
             Ok(response) => Status {
@@ -248,6 +346,25 @@ impl<RB, E> Outcome for Result<http::Response<RB>, E> {
                     .map(|code| code.0.clone()),
             },
             Err(_) => Status::code(500),
+        }
+    }
+}
+
+/// A gRPC call's answer: a gRPC one (status 200) is watched to the end of its body;
+/// any other (an error of the inner service, a status set by a layer inside) ends the
+/// call as an HTTP response would.
+#[inline(never)]
+fn grpc_answer<RB: 'static, E>(
+    out: Result<http::Response<RB>, E>,
+    mut call: Started,
+) -> Result<http::Response<RB>, E> {
+    match out {
+        Ok(response) if response.status() == http::StatusCode::OK => {
+            Ok(crate::body::watch(response, call))
+        }
+        out => {
+            call.request.end(out.outcome());
+            out
         }
     }
 }

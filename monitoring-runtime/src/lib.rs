@@ -26,7 +26,7 @@
 //! |---|---|---|
 //! | 1 | `point`, `error`, `switches`, `random` | the point model; the error type; the request path's on/off flags; cheap randomness |
 //! | 2 | `clock`, `status`, `request_id` | raw TSC readings and their wall-clock mapping; what a handler's return value says; generated request ids |
-//! | 3 | `line_protocol/` | the policy (`mod.rs`), the encoder (`encoder/`: lines, tags, fields), digits and floats (`writer.rs`), escaping (`escape.rs`), the static-name caches (`static_names.rs`, `escaped_statics.rs`), plain request lines (`request_line.rs`) |
+//! | 3 | `grpc`, `line_protocol/` | gRPC calls: content type, method routes, `grpc-status` and its HTTP equivalent (features `axum`, `actix`); the policy (`mod.rs`), the encoder (`encoder/`: lines, tags, fields), digits and floats (`writer.rs`), escaping (`escape.rs`), the static-name caches (`static_names.rs`, `escaped_statics.rs`), plain request lines (`request_line.rs`) |
 //! | 4 | `config/`, `stats` | configuration (`Config`, `InfluxConfig`, `Secret`); counters and drop reasons |
 //! | 5 | `record/`, `retry` | what the request path hands over (the record; its timings, extras and spawned-work link; the queue); which failures are retried and how long to wait |
 //! | 6 | `context`, `routes`, `sink/` | a request's tags, fields and timings while it runs; the interned routes of boundary requests, with a per-thread cache; where batches go (InfluxDB 2.x/1.x, stdout, file, plugins, capture: a bounded queue and a task each) and the InfluxDB sinks' disk buffer (`sink/spool/`) |
@@ -36,7 +36,8 @@
 //! | 10 | `current` | the global and scoped monitor, the per-thread caches |
 //! | 11 | `request`, `usage`, `series` | a monitored request's future (`#[monitored]`); estimator counters; custom series |
 //! | 12 | `boundary` | the request at the service boundary: route, request id, status from the response (features `axum`, `actix`) |
-//! | 13 | `layer`, `actix` | the adapters: `MonitoringLayer` for tower/axum (feature `axum`), `actix::Monitoring` for actix-web 4 (feature `actix`) |
+//! | 13 | `body`, `actix` | the response body of a gRPC call under the tower layer, which ends the call at its trailers (feature `axum`; tonic's body type with `grpc`); `actix::Monitoring` for actix-web 4 (feature `actix`) |
+//! | 14 | `layer` | `MonitoringLayer` for tower, axum and tonic (feature `axum`) |
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -44,6 +45,8 @@
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
+#[cfg(feature = "axum")]
+mod body;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod boundary;
 mod clock;
@@ -54,6 +57,8 @@ mod controls;
 mod current;
 mod error;
 mod flusher;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod grpc;
 mod health;
 #[cfg(feature = "axum")]
 mod layer;

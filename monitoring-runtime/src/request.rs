@@ -118,33 +118,61 @@ impl Request {
         inner: impl FnOnce() -> Poll<T>,
         status: impl FnOnce(T) -> (T, Status),
     ) -> Poll<T> {
-        if !self.started {
-            self.begin();
-        }
-        let recording = self.live.is_some();
-        let out = {
-            let guard = match &mut *self.live {
-                Some(live) => Some(context::enter_request(
-                    &mut live.context,
-                    &mut self.panicked,
-                    self.boundary,
-                )),
-                None => None,
-            };
-            let out = inner();
-            if let Some(guard) = guard {
-                guard.leave();
-            }
-            out
-        };
-        match out {
-            Poll::Ready(value) if recording || self.nested => {
+        match self.poll_in_context(inner) {
+            Poll::Ready(value) if self.live.is_some() || self.nested => {
                 let (value, status) = status(value);
                 self.complete(status);
                 Poll::Ready(value)
             }
             out => out,
         }
+    }
+
+    /// Runs `inner` (a poll of the request's future, or of its response body) inside the
+    /// request's context, starting the request at its first poll; completes nothing.
+    #[inline]
+    pub(crate) fn poll_in_context<T>(&mut self, inner: impl FnOnce() -> Poll<T>) -> Poll<T> {
+        if !self.started {
+            self.begin();
+        }
+        let guard = match &mut *self.live {
+            Some(live) => Some(context::enter_request(
+                &mut live.context,
+                &mut self.panicked,
+                self.boundary,
+            )),
+            None => None,
+        };
+        let out = inner();
+        if let Some(guard) = guard {
+            guard.leave();
+        }
+        out
+    }
+
+    /// True while the request is to be recorded (or handed up) when it ends.
+    #[cfg(any(feature = "axum", feature = "actix"))]
+    #[inline]
+    pub(crate) fn is_pending(&self) -> bool {
+        self.live.is_some() || self.nested
+    }
+
+    /// Ends the request with `status` if it is pending: what [`Request::poll`] does when
+    /// its future is ready, for a request that ends later (a gRPC call ends with its
+    /// response body).
+    #[cfg(any(feature = "axum", feature = "actix"))]
+    #[inline]
+    pub(crate) fn end(&mut self, status: Status) {
+        if self.is_pending() {
+            self.complete(status);
+            self.nested = false;
+        }
+    }
+
+    /// The request's route, for a route known only from the answer (a gRPC method).
+    #[cfg(feature = "axum")]
+    pub(crate) fn set_route(&mut self, route: &'static RouteMeta) {
+        self.route = route;
     }
 
     /// Records the request, or hands a nested one's error code up.

@@ -12,6 +12,8 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
+#[cfg(feature = "axum")]
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
 
 use crate::record::RouteMeta;
@@ -38,11 +40,7 @@ static ROUTES: RwLock<Option<Routes>> = RwLock::new(None);
 /// The route of a request: `METHOD:/template`, or `METHOD:<unmatched>`.
 #[inline]
 pub(crate) fn route_meta(method: &str, template: Option<&str>) -> &'static RouteMeta {
-    let method = STANDARD
-        .iter()
-        .find(|m| **m == method)
-        .copied()
-        .unwrap_or("OTHER");
+    let method = standard(method);
     let template = template.unwrap_or(UNMATCHED);
     let slot = slot(method, template);
     let cached = RECENT.with(|recent| recent[slot].get());
@@ -52,6 +50,67 @@ pub(crate) fn route_meta(method: &str, template: Option<&str>) -> &'static Route
     let meta = interned(method, template);
     RECENT.with(|recent| recent[slot].set(Some(meta)));
     meta
+}
+
+/// The method as written in routes: one of the standard nine, else `OTHER`.
+#[inline]
+fn standard(method: &str) -> &'static str {
+    STANDARD
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("OTHER")
+}
+
+/// The route `METHOD:template` if it exists already; never makes one. For a route
+/// taken from a client's path (a gRPC method), which becomes a route only once the
+/// server has answered that it implements it ([`learned`]).
+#[cfg(feature = "axum")]
+#[inline]
+pub(crate) fn existing(method: &str, template: &str) -> Option<&'static RouteMeta> {
+    let method = standard(method);
+    let slot = slot(method, template);
+    let cached = RECENT.with(|recent| recent[slot].get());
+    if let Some(meta) = cached.filter(|meta| is_route(meta, method, template)) {
+        return Some(meta);
+    }
+    let meta = lookup(method, template)?;
+    RECENT.with(|recent| recent[slot].set(Some(meta)));
+    Some(meta)
+}
+
+/// Routes a process learns from its answers ([`learned`]) at most; later ones are
+/// `METHOD:<unmatched>`. A service implements fewer methods than this; the bound holds
+/// whatever a client sends and a server answers.
+#[cfg(feature = "axum")]
+pub(crate) const MAX_LEARNED: usize = 10_000;
+
+#[cfg(feature = "axum")]
+static LEARNED: AtomicUsize = AtomicUsize::new(0);
+
+/// The route `METHOD:template`, made if need be, for a template the server's answer
+/// showed to be one of its routes; past [`MAX_LEARNED`] such routes, unmatched.
+#[cfg(feature = "axum")]
+#[cold]
+#[inline(never)]
+pub(crate) fn learned(method: &str, template: &str) -> &'static RouteMeta {
+    if let Some(meta) = existing(method, template) {
+        return meta;
+    }
+    if LEARNED.fetch_add(1, Ordering::Relaxed) >= MAX_LEARNED {
+        LEARNED.store(MAX_LEARNED, Ordering::Relaxed);
+        return route_meta(method, None);
+    }
+    route_meta(method, Some(template))
+}
+
+/// The process-wide table's route, if there is one.
+fn lookup(method: &'static str, template: &str) -> Option<&'static RouteMeta> {
+    let known = ROUTES.read().unwrap_or_else(|e| e.into_inner());
+    known
+        .as_ref()
+        .and_then(|routes| routes.get(method)?.get(template))
+        .copied()
 }
 
 /// The cache slot of a route: its method's first byte and length, the template's
@@ -80,14 +139,9 @@ fn is_route(meta: &RouteMeta, method: &str, template: &str) -> bool {
 #[cold]
 #[inline(never)]
 fn interned(method: &'static str, template: &str) -> &'static RouteMeta {
-    let known = ROUTES.read().unwrap_or_else(|e| e.into_inner());
-    if let Some(meta) = known
-        .as_ref()
-        .and_then(|routes| routes.get(method)?.get(template))
-    {
+    if let Some(meta) = lookup(method, template) {
         return meta;
     }
-    drop(known);
     let mut routes = ROUTES.write().unwrap_or_else(|e| e.into_inner());
     let by_template = routes
         .get_or_insert_with(HashMap::new)
@@ -114,6 +168,20 @@ mod tests {
         assert!(std::ptr::eq(a, route_meta("GET", Some("/items/{id}"))));
         assert_eq!(route_meta("PURGE", Some("/x")).route, "OTHER:/x");
         assert_eq!(route_meta("POST", None).route, "POST:<unmatched>");
+    }
+
+    /// A route looked up is not made; one learned is, and is then found.
+    #[cfg(feature = "axum")]
+    #[test]
+    fn existing_routes_are_found_and_never_made() {
+        assert!(existing("POST", "/only.Looked/Up").is_none());
+        assert!(existing("POST", "/only.Looked/Up").is_none());
+        let learned = learned("POST", "/a.Learned/Route");
+        assert_eq!(learned.route, "POST:/a.Learned/Route");
+        assert!(std::ptr::eq(
+            existing("POST", "/a.Learned/Route").unwrap(),
+            learned
+        ));
     }
 
     /// Routes that share a cache slot evict each other but are never confused: every

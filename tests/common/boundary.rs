@@ -47,7 +47,7 @@ pub fn too_big() -> String {
 }
 
 /// The rows of `series` in `db`, by request id; each id stored once.
-async fn stored(
+pub async fn stored(
     influx: &super::Influx1,
     db: &str,
     series: &str,
