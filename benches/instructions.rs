@@ -112,8 +112,24 @@ enum Scenario {
     Influxdb2Prebuilt,
     /// One request through an axum router under a layer stack (`routers/mod.rs`).
     Layer(Stack),
+    /// One unary gRPC call through tonic's routes under a layer (`grpc_service/`).
+    Grpc(GrpcStack),
 }
 
+/// The layers of the `grpc_*` scenarios.
+#[derive(Clone, Copy, Debug)]
+enum GrpcStack {
+    Bare,
+    Monitoring,
+    Trace,
+}
+
+type TraceForGrpc = tower_http::trace::Trace<
+    tonic::service::Routes,
+    tower_http::classify::SharedClassifier<tower_http::classify::GrpcErrorsAsFailures>,
+>;
+
+mod grpc_service;
 mod lines;
 mod routers;
 use routers::Stack;
@@ -216,11 +232,15 @@ fn setup(name: &str, monitor: &Monitor) -> (Scenario, Vec<Point>) {
         | "calls_timed"
         | "layer_monitoring"
         | "layer_passthrough_monitoring"
-        | "layer_trace_monitoring" => monitor.install_global(),
+        | "layer_trace_monitoring"
+        | "grpc_monitoring" => monitor.install_global(),
         "monitored_off" => Monitor::disabled().install_global(),
         _ => {}
     }
-    if matches!(name, "tracing" | "layer_trace" | "layer_trace_monitoring") {
+    if matches!(
+        name,
+        "tracing" | "layer_trace" | "layer_trace_monitoring" | "grpc_trace"
+    ) {
         // Once per process (scenarios may share it in ROUNDS mode).
         let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
     }
@@ -262,6 +282,9 @@ fn setup(name: &str, monitor: &Monitor) -> (Scenario, Vec<Point>) {
         | "byte_scan_plain_shared" => Scenario::ByteScan,
         "encode_seed_built" => Scenario::EncodeBuilt,
         "influxdb2_prebuilt" => Scenario::Influxdb2Prebuilt,
+        "grpc_routes" => Scenario::Grpc(GrpcStack::Bare),
+        "grpc_monitoring" => Scenario::Grpc(GrpcStack::Monitoring),
+        "grpc_trace" => Scenario::Grpc(GrpcStack::Trace),
         "layer_router" => Scenario::Layer(Stack::Bare),
         "layer_passthrough" => Scenario::Layer(Stack::Passthrough),
         "layer_monitoring" => Scenario::Layer(Stack::Monitoring),
@@ -375,6 +398,10 @@ struct Workspace {
     gzip: monitoring::__private::Gzip,
     /// The router of a `Layer` scenario, built at its first call.
     router: Option<axum::Router>,
+    /// The services of the `Grpc` scenarios, built at their first call.
+    grpc: Option<tonic::service::Routes>,
+    grpc_monitoring: Option<monitoring::MonitoringService<tonic::service::Routes>>,
+    grpc_trace: Option<TraceForGrpc>,
 }
 
 impl Workspace {
@@ -384,6 +411,9 @@ impl Workspace {
             out: Vec::with_capacity(1 << 20),
             gzip: monitoring::__private::Gzip::new(1),
             router: None,
+            grpc: None,
+            grpc_monitoring: None,
+            grpc_trace: None,
         }
     }
 }
@@ -397,6 +427,9 @@ fn measured_loop(scenario: Scenario, n: u64, points: &[Point], w: &mut Workspace
         out,
         gzip,
         router,
+        grpc,
+        grpc_monitoring,
+        grpc_trace,
     } = w;
     let point = &points[0];
     for i in 0..n {
@@ -451,6 +484,25 @@ fn measured_loop(scenario: Scenario, n: u64, points: &[Point], w: &mut Workspace
             Scenario::Layer(stack) => {
                 let router = router.get_or_insert_with(|| routers::build(stack, None));
                 black_box(routers::call(router, routers::request()));
+            }
+            Scenario::Grpc(GrpcStack::Bare) => {
+                let service = grpc.get_or_insert_with(grpc_service::routes);
+                black_box(grpc_service::call(service));
+            }
+            Scenario::Grpc(GrpcStack::Monitoring) => {
+                let service = grpc_monitoring.get_or_insert_with(|| {
+                    tower::Layer::layer(&monitoring::MonitoringLayer::new(), grpc_service::routes())
+                });
+                black_box(grpc_service::call(service));
+            }
+            Scenario::Grpc(GrpcStack::Trace) => {
+                let service = grpc_trace.get_or_insert_with(|| {
+                    tower::Layer::layer(
+                        &tower_http::trace::TraceLayer::new_for_grpc(),
+                        grpc_service::routes(),
+                    )
+                });
+                black_box(grpc_service::call(service));
             }
             Scenario::EncodeBuilt => {
                 out.clear();

@@ -83,7 +83,7 @@ pub(crate) fn watch<B: 'static>(
 ) -> http::Response<B> {
     let headers = response
         .headers()
-        .get("grpc-status")
+        .get(&grpc::GRPC_STATUS)
         .map(|v| grpc::parse_code(v.as_bytes()));
     let (parts, mut body) = response.into_parts();
     let mut end = Some(GrpcEnd { started, headers });
@@ -165,7 +165,7 @@ impl<B: Body> Body for GrpcBody<B> {
         let code = match &frame {
             Some(Ok(frame)) => frame.trailers_ref().map(|trailers| {
                 trailers
-                    .get("grpc-status")
+                    .get(&grpc::GRPC_STATUS)
                     .map(|v| grpc::parse_code(v.as_bytes()))
                     .or(call.headers)
                     .unwrap_or(grpc::UNKNOWN)

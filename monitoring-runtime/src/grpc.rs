@@ -20,6 +20,11 @@ pub(crate) const CANCELLED: u8 = 1;
 /// The gRPC code of an answer without a valid status.
 pub(crate) const UNKNOWN: u8 = 2;
 
+/// The header (or trailer) of a call's status, parsed once (looking a header up by
+/// `&str` parses the name on every call).
+#[cfg(feature = "axum")]
+pub(crate) static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+
 /// The longest gRPC path taken as a route, in bytes (longer ones are unmatched).
 const MAX_PATH: usize = 256;
 

@@ -283,8 +283,13 @@ impl<S> MonitoringService<S> {
         if !crate::switches::monitoring_on() {
             return None;
         }
-        let template = grpc::route_template(request.uri().path());
-        let known = template.and_then(|t| crate::routes::existing("POST", t));
+        // A known route first (a method called before): its path needs no checking.
+        let path = request.uri().path();
+        let known = crate::routes::existing("POST", path);
+        let template = match known {
+            Some(_) => None,
+            None => grpc::route_template(path),
+        };
         let route = known.unwrap_or_else(|| crate::routes::route_meta("POST", None));
         let headers = request.headers();
         let mut started = crate::boundary::start_on(
@@ -293,11 +298,9 @@ impl<S> MonitoringService<S> {
             || client_request_id(headers),
             |controls| controls.tags(|name| headers.get(name).map(|v| v.as_bytes())),
         )?;
-        let path = match known {
-            Some(_) => None,
-            None => template.map(Box::from),
-        };
-        started.grpc = Some(GrpcCall { path });
+        started.grpc = Some(GrpcCall {
+            path: template.map(Box::from),
+        });
         Some(started)
     }
 }
@@ -305,10 +308,8 @@ impl<S> MonitoringService<S> {
 /// The request id a client sent in `headers` (gRPC metadata are headers too).
 #[inline]
 fn client_request_id(headers: &http::HeaderMap) -> Option<crate::point::Text> {
-    crate::boundary::request_id(|i| {
-        let name = &REQUEST_ID_HEADER_NAMES[i];
-        headers.get(name).map(|v| v.as_bytes())
-    })
+    let found = crate::headers::find(headers, &REQUEST_ID_HEADER_NAMES);
+    crate::boundary::request_id(|i| found[i].map(http::HeaderValue::as_bytes))
 }
 
 /// [`REQUEST_ID_HEADERS`](crate::REQUEST_ID_HEADERS) as header names, parsed at

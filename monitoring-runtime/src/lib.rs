@@ -24,7 +24,7 @@
 //!
 //! | layer | module | what it holds |
 //! |---|---|---|
-//! | 1 | `point`, `error`, `switches`, `random` | the point model; the error type; the request path's on/off flags; cheap randomness |
+//! | 1 | `point`, `error`, `switches`, `random`, `headers` | the point model; the error type; the request path's on/off flags; cheap randomness; request-id headers found by one scan of a small header map (feature `axum`) |
 //! | 2 | `clock`, `status`, `request_id` | raw TSC readings and their wall-clock mapping; what a handler's return value says; generated request ids |
 //! | 3 | `grpc`, `line_protocol/` | gRPC calls: content type, method routes, `grpc-status` and its HTTP equivalent (features `axum`, `actix`); the policy (`mod.rs`), the encoder (`encoder/`: lines, tags, fields), digits and floats (`writer.rs`), escaping (`escape.rs`), the static-name caches (`static_names.rs`, `escaped_statics.rs`), plain request lines (`request_line.rs`) |
 //! | 4 | `config/`, `stats` | configuration (`Config`, `InfluxConfig`, `Secret`); counters and drop reasons |
@@ -59,6 +59,8 @@ mod error;
 mod flusher;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod grpc;
+#[cfg(feature = "axum")]
+mod headers;
 mod health;
 #[cfg(feature = "axum")]
 mod layer;
