@@ -11,6 +11,7 @@ mod common;
 mod config;
 mod encoder_roundtrip;
 mod faults;
+mod grpc_layer;
 mod hostile_100k;
 mod influx_v1;
 mod layer;
