@@ -140,14 +140,6 @@ where
 /// The final response's status and [`ErrorCode`] extension; an error's
 /// `ResponseError` status.
 impl<B> Outcome for Result<ServiceResponse<B>, actix_web::Error> {
-    type Passed = Self;
-
-    #[inline]
-    fn pass_on(self, started: &mut Option<crate::boundary::Started>) -> Self {
-        crate::boundary::end(started, &self);
-        self
-    }
-
     fn outcome(&self) -> Status {
         match self {
             Ok(response) => Status {

@@ -20,24 +20,22 @@ use crate::status::Status;
 /// Header names read for the request id, in order.
 pub const REQUEST_ID_HEADERS: [&str; 2] = ["luna-request-id", "x-request-id"];
 
-/// A response (or the inner service's error) as the boundary sees it. Public only as
-/// far as [`ResponseFuture`]'s output names it: nothing outside the crate can reach it.
-#[allow(unreachable_pub)]
-pub trait Outcome {
-    /// What the adapter passes on: the response, as it is or with its body watched.
-    type Passed;
+/// A response (or the inner service's error) as the boundary sees it.
+pub(crate) trait Outcome: Sized {
     /// Its status and the error code it carries.
     fn outcome(&self) -> Status;
-    /// Passes the response on and ends the request with its [`Outcome::outcome`]; an
-    /// adapter whose responses can carry their status after the headers (gRPC's
-    /// trailers) may instead hand the request on to the response's body.
-    fn pass_on(self, started: &mut Option<Started>) -> Self::Passed;
+    /// Passes on the answer to a gRPC call: ends the call with its
+    /// [`Outcome::outcome`], or hands it on to the response's body when its status
+    /// comes after the headers (the tower layer: `body.rs`).
+    fn pass_on(self, started: &mut Option<Started>) -> Self {
+        end(started, &self);
+        self
+    }
 }
 
 /// A boundary request as started: the request, its route, the tags taken from its
-/// headers (added at its first poll). Public as far as [`Outcome`] is.
-#[allow(unreachable_pub)]
-pub struct Started {
+/// headers (added at its first poll).
+pub(crate) struct Started {
     pub(crate) request: Request,
     route: &'static RouteMeta,
     tags: Vec<(Text, TagValue)>,
@@ -173,30 +171,37 @@ where
     F: Future,
     F::Output: Outcome,
 {
-    type Output = <F::Output as Outcome>::Passed;
+    type Output = F::Output;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let inner = this.inner;
-        let out = match this.request {
-            None => std::task::ready!(inner.poll(cx)),
-            Some(Started {
-                request,
-                route,
-                tags,
-                ..
-            }) => {
-                // For a `#[monitored]` handler inside, to compare its route with this.
-                let _route = BoundaryRoute::enter(route);
-                std::task::ready!(request.poll_in_context(|| {
-                    // Inside the request's context: the tags go to its points.
-                    for (key, value) in tags.drain(..) {
-                        crate::context::add_tag(key, value);
-                    }
-                    inner.poll(cx)
-                }))
-            }
+        let Some(Started {
+            request,
+            route,
+            tags,
+            grpc,
+        }) = this.request
+        else {
+            return inner.poll(cx);
         };
+        // For a `#[monitored]` handler inside, to compare its route with this.
+        let _route = BoundaryRoute::enter(route);
+        let inner = || {
+            // Inside the request's context: the tags go to its points.
+            for (key, value) in tags.drain(..) {
+                crate::context::add_tag(key, value);
+            }
+            inner.poll(cx)
+        };
+        if grpc.is_none() {
+            // An HTTP request ends with its answer.
+            return request.poll(inner, |out| {
+                let status = out.outcome();
+                (out, status)
+            });
+        }
+        let out = std::task::ready!(request.poll_in_context(inner));
         Poll::Ready(out.pass_on(this.request))
     }
 }

@@ -22,6 +22,9 @@ pub(crate) fn find<'a, const N: usize>(
     headers: &'a HeaderMap,
     names: &[HeaderName; N],
 ) -> [Option<&'a HeaderValue>; N] {
+    if headers.is_empty() {
+        return [None; N];
+    }
     if headers.len() > SCAN_LIMIT {
         return names.each_ref().map(|name| headers.get(name));
     }

@@ -322,17 +322,12 @@ static REQUEST_ID_HEADER_NAMES: [http::HeaderName; 2] = [
 /// What the final response says: its status and the [`ErrorCode`] extension; an error
 /// from the inner service is 500.
 impl<RB: 'static, E> Outcome for Result<http::Response<RB>, E> {
-    type Passed = Self;
-
-    /// An HTTP response ends its request; a gRPC call's answer (status 200) hands the
-    /// request on to its body, which ends it (see `body.rs`).
+    /// A gRPC call's answer (status 200) hands the request on to its body, which ends
+    /// it (see `body.rs`).
     #[inline]
     fn pass_on(self, started: &mut Option<Started>) -> Self {
-        match started.take_if(|s| s.grpc.is_some() && s.request.is_pending()) {
-            None => {
-                crate::boundary::end(started, &self);
-                self
-            }
+        match started.take_if(|s| s.request.is_pending()) {
+            None => self,
             Some(call) => grpc_answer(self, call),
         }
     }
