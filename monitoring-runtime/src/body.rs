@@ -75,33 +75,30 @@ impl Drop for GrpcEnd {
     }
 }
 
-/// Hands a gRPC call's request on to its answer (HTTP status 200): the call ends with
-/// the answer's body.
-pub(crate) fn watch<B: 'static>(
-    response: http::Response<B>,
-    started: Started,
-) -> http::Response<B> {
-    let headers = response
-        .headers()
-        .get(&grpc::GRPC_STATUS)
-        .map(|v| grpc::parse_code(v.as_bytes()));
-    let (parts, mut body) = response.into_parts();
+/// Hands a gRPC call's request (`started`, taken) on to its answer (HTTP status 200):
+/// the call ends with the answer's body.
+pub(crate) fn watch<B: 'static>(response: &mut http::Response<B>, started: &mut Option<Started>) {
+    let Some(started) = started.take() else {
+        return;
+    };
+    let [status] = crate::headers::find(response.headers(), &grpc::GRPC_STATUS);
+    let headers = status.map(|v| grpc::parse_code(v.as_bytes()));
     let mut end = Some(GrpcEnd { started, headers });
+    let body = response.body_mut();
     wrap_as(
-        &mut body,
+        body,
         &mut end,
         axum::body::Body::new::<GrpcBody<axum::body::Body>>,
     );
     #[cfg(feature = "grpc")]
     wrap_as(
-        &mut body,
+        body,
         &mut end,
         tonic::body::Body::new::<GrpcBody<tonic::body::Body>>,
     );
     if let Some(end) = end {
         unwatched::<B>(end);
     }
-    http::Response::from_parts(parts, body)
 }
 
 /// When `body` is a `T` (a boxed body type), wraps it for `end` and boxes it anew with
@@ -164,8 +161,8 @@ impl<B: Body> Body for GrpcBody<B> {
             .poll_in_context(|| inner.poll_frame(cx)));
         let code = match &frame {
             Some(Ok(frame)) => frame.trailers_ref().map(|trailers| {
-                trailers
-                    .get(&grpc::GRPC_STATUS)
+                let [status] = crate::headers::find(trailers, &grpc::GRPC_STATUS);
+                status
                     .map(|v| grpc::parse_code(v.as_bytes()))
                     .or(call.headers)
                     .unwrap_or(grpc::UNKNOWN)

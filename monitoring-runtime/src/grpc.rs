@@ -21,9 +21,14 @@ pub(crate) const CANCELLED: u8 = 1;
 pub(crate) const UNKNOWN: u8 = 2;
 
 /// The header (or trailer) of a call's status, parsed once (looking a header up by
-/// `&str` parses the name on every call).
+/// `&str` parses the name on every call); an array for [`crate::headers::find`].
 #[cfg(feature = "axum")]
-pub(crate) static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+pub(crate) static GRPC_STATUS: [http::HeaderName; 1] =
+    [http::HeaderName::from_static("grpc-status")];
+
+/// The request header that tells a gRPC call.
+#[cfg(feature = "axum")]
+pub(crate) static CONTENT_TYPE: [http::HeaderName; 1] = [http::header::CONTENT_TYPE];
 
 /// The longest gRPC path taken as a route, in bytes (longer ones are unmatched).
 const MAX_PATH: usize = 256;

@@ -1,13 +1,14 @@
-//! The request-id headers of a request, found by one scan of a small header map
-//! (feature `axum`).
+//! Headers found by one scan of a small header map (feature `axum`): the request-id
+//! headers of a request, a gRPC call's content type and `grpc-status`.
 //!
 //! `HeaderMap::get` hashes the name it looks for (a custom name, such as
 //! `luna-request-id`, byte by byte) and probes the table: about 170 instructions for
 //! each of the two request-id headers, which most requests do not carry. A map of up
-//! to [`SCAN_LIMIT`] values (a gRPC call carries five or six, a curl request three) is
-//! scanned once instead, comparing each entry's name with both (a standard name by its
-//! index, a custom one by length first). Measured by `scripts/callgrind.sh`
-//! (`layer_monitoring`, `grpc_monitoring`; BENCHMARKS.md, the layer and gRPC).
+//! to [`SCAN_LIMIT`] values (a gRPC call carries five or six, its answer's headers and
+//! trailers one or two, a curl request three) is scanned once instead, comparing each
+//! entry's name with the wanted ones (a standard name by its index, a custom one by
+//! length first). Measured by `scripts/callgrind.sh` (`layer_monitoring`,
+//! `grpc_monitoring`; BENCHMARKS.md, the layer and gRPC).
 //! The answer is the same either way: for each name its first value, else `None`
 //! (the unit tests below compare both ways).
 

@@ -238,13 +238,11 @@ where
 /// lookup.
 #[inline]
 fn is_grpc<B>(request: &http::Request<B>) -> bool {
-    request.method() == http::Method::POST
-        && grpc::is_grpc(
-            request
-                .headers()
-                .get(http::header::CONTENT_TYPE)
-                .map(http::HeaderValue::as_bytes),
-        )
+    if request.method() != http::Method::POST {
+        return false;
+    }
+    let [content_type] = crate::headers::find(request.headers(), &grpc::CONTENT_TYPE);
+    grpc::is_grpc(content_type.map(http::HeaderValue::as_bytes))
 }
 
 impl<S> MonitoringService<S> {
@@ -325,11 +323,11 @@ impl<RB: 'static, E> Outcome for Result<http::Response<RB>, E> {
     /// A gRPC call's answer (status 200) hands the request on to its body, which ends
     /// it (see `body.rs`).
     #[inline]
-    fn pass_on(self, started: &mut Option<Started>) -> Self {
-        match started.take_if(|s| s.request.is_pending()) {
-            None => self,
-            Some(call) => grpc_answer(self, call),
+    fn pass_on(mut self, started: &mut Option<Started>) -> Self {
+        if started.as_ref().is_some_and(|s| s.request.is_pending()) {
+            grpc_answer(&mut self, started);
         }
+        self
     }
 
     fn outcome(&self) -> Status {
@@ -351,16 +349,13 @@ impl<RB: 'static, E> Outcome for Result<http::Response<RB>, E> {
 /// call as an HTTP response would.
 #[inline(never)]
 fn grpc_answer<RB: 'static, E>(
-    out: Result<http::Response<RB>, E>,
-    mut call: Started,
-) -> Result<http::Response<RB>, E> {
+    out: &mut Result<http::Response<RB>, E>,
+    started: &mut Option<Started>,
+) {
     match out {
         Ok(response) if response.status() == http::StatusCode::OK => {
-            Ok(crate::body::watch(response, call))
+            crate::body::watch(response, started);
         }
-        out => {
-            call.request.end(out.outcome());
-            out
-        }
+        out => crate::boundary::end(started, &*out),
     }
 }
