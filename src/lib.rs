@@ -59,7 +59,9 @@ pub use monitoring_runtime::{
     ToTagValue, ToTimestamp, UsageStatistics, STATUS_CANCELLED, STATUS_PANICKED,
 };
 #[cfg(feature = "axum")]
-pub use monitoring_runtime::{MonitoringLayer, MonitoringService, RequestHead};
+pub use monitoring_runtime::{
+    LayerConfig, LayerOptions, MonitoringLayer, MonitoringService, RequestHead,
+};
 
 /// Monitors an async handler or job: one `requests` point per call (and an `errors`
 /// point when it fails), with the tags and timings added while it runs. Under

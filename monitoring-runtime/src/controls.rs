@@ -94,8 +94,10 @@ fn usable(value: &[u8]) -> Option<&str> {
 }
 
 /// What an adapter was told: the routes it leaves out, the tags it takes from headers.
+/// (`pub` for the layer's sealed options trait; the module is private.)
 #[derive(Debug, Default)]
-pub(crate) struct Controls {
+#[allow(unreachable_pub)]
+pub struct Controls {
     /// Interned routes (`METHOD:/template`) recorded by nothing.
     pub(crate) skip: Vec<&'static RouteMeta>,
     pub(crate) header_tags: Vec<HeaderTag>,

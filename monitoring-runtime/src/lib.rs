@@ -91,7 +91,7 @@ pub use context::{add_field, add_tag, add_time, in_request, set_error_code};
 pub use current::{current, record};
 pub use error::Error;
 #[cfg(feature = "axum")]
-pub use layer::{MonitoringLayer, MonitoringService, RequestHead};
+pub use layer::{LayerConfig, LayerOptions, MonitoringLayer, MonitoringService, RequestHead};
 pub use monitor::{FlushReport, Monitor, MonitorBuilder};
 pub use point::{FieldValue, Point, TagValue, Text};
 pub use request::{STATUS_CANCELLED, STATUS_PANICKED};

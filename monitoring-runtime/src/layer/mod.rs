@@ -31,6 +31,9 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+mod options;
+pub use options::{LayerConfig, LayerOptions};
+
 use crate::boundary::{GrpcCall, Outcome, ResponseFuture, Started};
 use crate::config::Config;
 use crate::controls::{self, Controls};
@@ -104,10 +107,9 @@ use crate::status::{ErrorCode, Status};
 ///     });
 /// # let _ = layer;
 /// ```
-#[derive(Clone, Default)]
-pub struct MonitoringLayer {
-    controls: Option<Arc<Controls>>,
-    route_with: Option<RouteFn>,
+#[derive(Clone, Copy, Default)]
+pub struct MonitoringLayer<O = ()> {
+    options: O,
 }
 
 /// What [`MonitoringLayer::route_with`] is given: the request without its body.
@@ -122,29 +124,34 @@ pub struct RequestHead<'a> {
     pub headers: &'a http::HeaderMap,
 }
 
-type RouteFn = Arc<dyn Fn(&RequestHead<'_>) -> Option<&'static str> + Send + Sync>;
-
-impl std::fmt::Debug for MonitoringLayer {
+impl<O: std::fmt::Debug> std::fmt::Debug for MonitoringLayer<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MonitoringLayer")
-            .field("controls", &self.controls)
-            .field("route_with", &self.route_with.as_ref().map(|_| "Fn"))
+            .field("options", &self.options)
             .finish()
     }
 }
 
 impl MonitoringLayer {
-    /// The layer.
+    /// The layer (zero-sized: see [`LayerOptions`] for why that matters).
     pub fn new() -> Self {
         MonitoringLayer::default()
     }
 
     /// The layer with the configuration's `skip_routes` and `header_tags`.
-    pub fn from_config(config: &Config) -> Self {
+    pub fn from_config(config: &Config) -> MonitoringLayer<LayerOptions> {
         MonitoringLayer {
-            controls: Controls::from_config("MonitoringLayer", config),
-            route_with: None,
+            options: LayerOptions {
+                controls: Controls::from_config("MonitoringLayer", config),
+                route_with: None,
+            },
         }
+    }
+}
+
+impl<O: LayerConfig> MonitoringLayer<O> {
+    fn configured(self) -> LayerOptions {
+        self.options.into_options()
     }
 
     /// Leaves out the requests of these routes, written as recorded (`METHOD:/template`,
@@ -152,13 +159,14 @@ impl MonitoringLayer {
     /// A route that is not `METHOD:/template` is left out of the list with
     /// one ERROR. (A `#[monitored]` handler on a skipped route still records its own
     /// point.)
-    pub fn skip<I>(mut self, routes: I) -> Self
+    pub fn skip<I>(self, routes: I) -> MonitoringLayer<LayerOptions>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        controls::edit(&mut self.controls).add_skip("MonitoringLayer", routes);
-        self
+        let mut options = self.configured();
+        controls::edit(&mut options.controls).add_skip("MonitoringLayer", routes);
+        MonitoringLayer { options }
     }
 
     /// Makes the value of request header `header` a tag `tag` of the request's points,
@@ -166,44 +174,44 @@ impl MonitoringLayer {
     /// 1,000 distinct values in a process new ones are `<other>` (counted in
     /// [`Stats::tag_values_capped`](crate::Stats)). A header name that is not one is
     /// left out with one ERROR.
-    pub fn tag_from_header(mut self, header: &str, tag: &str) -> Self {
-        controls::edit(&mut self.controls).add_header_tag("MonitoringLayer", header, tag);
-        self
+    pub fn tag_from_header(self, header: &str, tag: &str) -> MonitoringLayer<LayerOptions> {
+        let mut options = self.configured();
+        controls::edit(&mut options.controls).add_header_tag("MonitoringLayer", header, tag);
+        MonitoringLayer { options }
     }
 
     /// Names the routes of a service without axum's router (a hyper `service_fn`, any
     /// tower stack): `f` returns the route template of a request, `None` for the
     /// bounded `METHOD:<unmatched>`. axum's matched route, where there is one, comes
     /// first.
-    pub fn route_with<F>(mut self, f: F) -> Self
+    pub fn route_with<F>(self, f: F) -> MonitoringLayer<LayerOptions>
     where
         F: Fn(&RequestHead<'_>) -> Option<&'static str> + Send + Sync + 'static,
     {
-        self.route_with = Some(Arc::new(f));
-        self
+        let mut options = self.configured();
+        options.route_with = Some(Arc::new(f));
+        MonitoringLayer { options }
     }
 }
 
-impl<S> tower_layer::Layer<S> for MonitoringLayer {
-    type Service = MonitoringService<S>;
+impl<S, O: LayerConfig> tower_layer::Layer<S> for MonitoringLayer<O> {
+    type Service = MonitoringService<S, O>;
     fn layer(&self, inner: S) -> Self::Service {
         MonitoringService {
             inner,
-            controls: self.controls.clone(),
-            route_with: self.route_with.clone(),
+            options: self.options.clone(),
         }
     }
 }
 
 /// The service [`MonitoringLayer`] wraps around an inner service.
 #[derive(Clone)]
-pub struct MonitoringService<S> {
+pub struct MonitoringService<S, O = ()> {
     inner: S,
-    controls: Option<Arc<Controls>>,
-    route_with: Option<RouteFn>,
+    options: O,
 }
 
-impl<S: std::fmt::Debug> std::fmt::Debug for MonitoringService<S> {
+impl<S: std::fmt::Debug, O> std::fmt::Debug for MonitoringService<S, O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MonitoringService")
             .field("inner", &self.inner)
@@ -211,9 +219,10 @@ impl<S: std::fmt::Debug> std::fmt::Debug for MonitoringService<S> {
     }
 }
 
-impl<S, B, RB> tower_service::Service<http::Request<B>> for MonitoringService<S>
+impl<S, O, B, RB> tower_service::Service<http::Request<B>> for MonitoringService<S, O>
 where
     S: tower_service::Service<http::Request<B>, Response = http::Response<RB>>,
+    O: LayerConfig,
     RB: 'static,
 {
     type Response = S::Response;
@@ -245,7 +254,7 @@ fn is_grpc<B>(request: &http::Request<B>) -> bool {
     grpc::is_grpc(content_type.map(http::HeaderValue::as_bytes))
 }
 
-impl<S> MonitoringService<S> {
+impl<S, O: LayerConfig> MonitoringService<S, O> {
     /// Starts an HTTP request: its route is axum's matched template, else what
     /// `route_with` names, else `METHOD:<unmatched>`.
     #[inline]
@@ -255,7 +264,7 @@ impl<S> MonitoringService<S> {
             .get::<axum::extract::MatchedPath>()
             .map(axum::extract::MatchedPath::as_str)
             .or_else(|| {
-                let f = self.route_with.as_ref()?;
+                let f = self.options.route_with()?;
                 f(&RequestHead {
                     method: request.method(),
                     uri: request.uri(),
@@ -266,7 +275,7 @@ impl<S> MonitoringService<S> {
         crate::boundary::start(
             request.method().as_str(),
             template,
-            self.controls.as_deref(),
+            self.options.controls(),
             || client_request_id(headers),
             |controls| controls.tags(|name| headers.get(name).map(|v| v.as_bytes())),
         )
@@ -292,7 +301,7 @@ impl<S> MonitoringService<S> {
         let headers = request.headers();
         let mut started = crate::boundary::start_on(
             route,
-            self.controls.as_deref(),
+            self.options.controls(),
             || client_request_id(headers),
             |controls| controls.tags(|name| headers.get(name).map(|v| v.as_bytes())),
         )?;
