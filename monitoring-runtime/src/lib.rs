@@ -37,7 +37,7 @@
 //! | 11 | `request`, `usage`, `series` | a monitored request's future (`#[monitored]`); estimator counters; custom series |
 //! | 12 | `boundary` | the request at the service boundary: route, request id, status from the response (features `axum`, `actix`) |
 //! | 13 | `body`, `actix` | the response body of a gRPC call under the tower layer, which ends the call at its trailers (feature `axum`; tonic's body type with `grpc`); `actix::Monitoring` for actix-web 4 (feature `actix`) |
-//! | 14 | `layer` | `MonitoringLayer` for tower, axum and tonic (feature `axum`) |
+//! | 14 | `layer/` | `MonitoringLayer` for tower, axum and tonic (`mod.rs`), its options as a type parameter, zero-sized by default (`options.rs`) (feature `axum`) |
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
