@@ -31,7 +31,7 @@ pub(crate) static GRPC_STATUS: [http::HeaderName; 1] =
 pub(crate) static CONTENT_TYPE: [http::HeaderName; 1] = [http::header::CONTENT_TYPE];
 
 /// The longest gRPC path taken as a route, in bytes (longer ones are unmatched).
-const MAX_PATH: usize = 256;
+pub(crate) const MAX_PATH: usize = 256;
 
 /// The HTTP status of each gRPC code (google.rpc.Code), indexed by the code.
 const HTTP_STATUS: [u16; 17] = [

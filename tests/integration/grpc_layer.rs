@@ -78,9 +78,16 @@ async fn grpc_metadata_tags_skipped_methods_and_made_up_paths() {
     let response = monitor.scope(service.clone().oneshot(watch)).await.unwrap();
     drop(response);
     // Paths a client makes up: UNIMPLEMENTED, one bounded route.
-    for i in 0..50 {
+    for i in 0..49 {
         send(call(&format!("/evil.Service{i}/Method"), "", &[])).await;
     }
+    // And one 60 KB long: never looked up as a route, let alone made one.
+    send(call(
+        &format!("/evil.Long/{}", "m".repeat(60 << 10)),
+        "",
+        &[],
+    ))
+    .await;
     monitor.shutdown().await;
 
     let (requests, errors) = stored(&capture);

@@ -290,9 +290,13 @@ impl<S, O: LayerConfig> MonitoringService<S, O> {
         if !crate::switches::monitoring_on() {
             return None;
         }
-        // A known route first (a method called before): its path needs no checking.
+        // A known route first (a method called before): its path needs no checking. A
+        // path longer than any route is not looked up (a client's path is hostile).
         let path = request.uri().path();
-        let known = crate::routes::existing("POST", path);
+        let known = match path.len() {
+            0..=grpc::MAX_PATH => crate::routes::existing("POST", path),
+            _ => None,
+        };
         let template = match known {
             Some(_) => None,
             None => grpc::route_template(path),
