@@ -28,6 +28,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tracing_subscriber::layer::SubscriberExt;
 
 mod grpc_service;
+mod idle_monitor;
 
 #[global_allocator]
 static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
@@ -63,14 +64,7 @@ fn setup() -> &'static Setup {
             .build()
             .unwrap();
         let (monitor, bare, monitoring, trace) = runtime.block_on(async {
-            let monitor = Monitor::builder()
-                .without_config_sink()
-                .queue_capacity(1 << 20)
-                .batch_size(1 << 20)
-                .max_buffered_points(1 << 20)
-                .flushing_period(std::time::Duration::from_secs(3600))
-                .start()
-                .unwrap();
+            let monitor = idle_monitor::idle_monitor();
             monitor.install_global();
             let routes = grpc_service::routes;
             let (incoming, bare) = listener().await;

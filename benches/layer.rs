@@ -22,6 +22,7 @@ use axum::Router;
 use monitoring::Monitor;
 use tracing_subscriber::layer::SubscriberExt;
 
+mod idle_monitor;
 mod routers;
 use routers::Stack;
 
@@ -58,16 +59,7 @@ fn setup() -> &'static Setup {
             .enable_all()
             .build()
             .unwrap();
-        let monitor = runtime.block_on(async {
-            Monitor::builder()
-                .without_config_sink()
-                .queue_capacity(1 << 20)
-                .batch_size(1 << 20)
-                .max_buffered_points(1 << 20)
-                .flushing_period(std::time::Duration::from_secs(3600))
-                .start()
-                .unwrap()
-        });
+        let monitor = runtime.block_on(async { idle_monitor::idle_monitor() });
         monitor.install_global();
         let layer = routers::prometheus_layer(&runtime);
         Setup {

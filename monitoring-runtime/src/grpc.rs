@@ -3,7 +3,7 @@
 //!
 //! A call's status is its gRPC code, never its HTTP status (always 200 for an answer
 //! of a gRPC server): `status_code` is the code's HTTP equivalent as google.rpc.Code
-//! documents it ([`http_status`]), so that the dashboards' status panels work
+//! documents it ([`status`]), so that the dashboards' status panels work
 //! unchanged, and `error_code` is the numeric code. A code outside 0–16, or a
 //! `grpc-status` that is not a number, is UNKNOWN (2), as gRPC clients read it.
 // The boundary ends a cancelled call through this module whatever the adapter; only
@@ -59,27 +59,18 @@ const CODE_TEXT: [&str; 17] = [
     "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
 ];
 
-/// The HTTP status of gRPC `code` (a code outside 0–16 is UNKNOWN's, 500).
-pub(crate) fn http_status(code: u8) -> u16 {
-    HTTP_STATUS
-        .get(usize::from(code))
-        .copied()
-        .unwrap_or(HTTP_STATUS[usize::from(UNKNOWN)])
-}
-
 /// The request status of gRPC `code`: its HTTP equivalent, and for any code but OK the
-/// numeric code as the error code.
+/// numeric code as the error code; a code outside 0–16 is UNKNOWN.
 pub(crate) fn status(code: u8) -> Status {
-    let code = if usize::from(code) < CODE_TEXT.len() {
-        code
-    } else {
-        UNKNOWN
+    let code = match usize::from(code) {
+        c if c < CODE_TEXT.len() => c,
+        _ => usize::from(UNKNOWN),
     };
     match code {
         0 => Status::code(200),
         _ => Status {
-            code: http_status(code),
-            error_code: Some(TagValue::Text(Text::Static(CODE_TEXT[usize::from(code)]))),
+            code: HTTP_STATUS[code],
+            error_code: Some(TagValue::Text(Text::Static(CODE_TEXT[code]))),
         },
     }
 }
