@@ -94,11 +94,17 @@ static LEARNED: AtomicUsize = AtomicUsize::new(0);
 #[cold]
 #[inline(never)]
 pub(crate) fn learned(method: &str, template: &str) -> &'static RouteMeta {
+    learn(&LEARNED, method, template)
+}
+
+/// [`learned`], counting the routes learned in `count`.
+#[cfg(feature = "axum")]
+fn learn(count: &AtomicUsize, method: &str, template: &str) -> &'static RouteMeta {
     if let Some(meta) = existing(method, template) {
         return meta;
     }
-    if LEARNED.fetch_add(1, Ordering::Relaxed) >= MAX_LEARNED {
-        LEARNED.store(MAX_LEARNED, Ordering::Relaxed);
+    if count.fetch_add(1, Ordering::Relaxed) >= MAX_LEARNED {
+        count.store(MAX_LEARNED, Ordering::Relaxed);
         return route_meta(method, None);
     }
     route_meta(method, Some(template))
@@ -181,6 +187,24 @@ mod tests {
         assert!(std::ptr::eq(
             existing("POST", "/a.Learned/Route").unwrap(),
             learned
+        ));
+    }
+
+    /// Past `MAX_LEARNED` learned routes a new one is unmatched; one learned before
+    /// stays itself. (A count of its own: the process's is shared with other tests.)
+    #[cfg(feature = "axum")]
+    #[test]
+    fn learned_routes_are_capped() {
+        let count = AtomicUsize::new(MAX_LEARNED - 1);
+        let last = learn(&count, "POST", "/capped.Last/Route");
+        assert_eq!(last.route, "POST:/capped.Last/Route");
+        let over = learn(&count, "POST", "/capped.Over/Route");
+        assert_eq!(over.route, "POST:<unmatched>");
+        assert!(existing("POST", "/capped.Over/Route").is_none());
+        assert_eq!(count.load(Ordering::Relaxed), MAX_LEARNED);
+        assert!(std::ptr::eq(
+            learn(&count, "POST", "/capped.Last/Route"),
+            last
         ));
     }
 

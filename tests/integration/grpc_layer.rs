@@ -137,3 +137,59 @@ async fn a_body_type_the_layer_cannot_watch_ends_the_call_at_its_headers() {
     assert_eq!(errors, ["5", "2", "2"]);
     assert_eq!(logs.count("end at their headers"), 1, "{:?}", logs.all());
 }
+
+/// Answers watched to their end (axum's body type): trailers without `grpc-status` and
+/// a body that fails are UNKNOWN (500, code 2); an answer that is not a gRPC one (HTTP
+/// 503 from a layer inside) is recorded as HTTP; trailers with a status give it.
+#[tokio::test(flavor = "current_thread")]
+async fn missing_statuses_failing_bodies_and_http_answers_of_grpc_calls() {
+    use http_body::Frame;
+    type Frames = Vec<Result<Frame<Bytes>, std::io::Error>>;
+    let (monitor, capture) = common::capture_monitor();
+    let answer = tower::service_fn(|request: http::Request<tonic::body::Body>| async move {
+        let trailers = |status: Option<&'static str>| {
+            let mut map = http::HeaderMap::new();
+            if let Some(status) = status {
+                map.insert("grpc-status", http::HeaderValue::from_static(status));
+            }
+            Ok(Frame::trailers(map))
+        };
+        let data = || Ok(Frame::data(Bytes::from_static(b"\0\0\0\0\0")));
+        let (status, frames): (u16, Frames) = match request.uri().path() {
+            "/s.S/Ok" => (200, vec![data(), trailers(Some("0"))]),
+            "/s.S/NoStatus" => (200, vec![data(), trailers(None)]),
+            "/s.S/Fails" => (200, vec![data(), Err(std::io::Error::other("reset"))]),
+            _ => (503, vec![]),
+        };
+        let stream = futures_util::stream::iter(frames);
+        let body = axum::body::Body::new(http_body_util::StreamBody::new(stream));
+        let response = http::Response::builder().status(status).body(body).unwrap();
+        Ok::<_, Infallible>(response)
+    });
+    let service = MonitoringLayer::new().layer(answer);
+    for method in ["Ok", "NoStatus", "Fails", "Unavailable"] {
+        let request = call(&format!("/s.S/{method}"), "", &[]);
+        let response = monitor
+            .scope(service.clone().oneshot(request))
+            .await
+            .unwrap();
+        // Read to its end (the failing body ends in its error).
+        let _ = response.into_body().collect().await;
+    }
+    monitor.shutdown().await;
+    let (requests, errors) = stored(&capture);
+    let got: Vec<_> = requests
+        .iter()
+        .map(|(r, s)| (r.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("POST:/s.S/Ok", "200"),
+            ("POST:/s.S/NoStatus", "500"),
+            ("POST:/s.S/Fails", "500"),
+            ("POST:<unmatched>", "503"),
+        ]
+    );
+    assert_eq!(errors, ["2", "2", "503"]);
+}
